@@ -1,0 +1,119 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+// Everything a user may write in a Gatehouse config. Every object is closed
+// (additionalProperties: false) so that a typo fails at start instead of silently
+// doing nothing. Defaults live in config-defaults.ts and are applied after validation.
+
+function StringEnum<T extends string[]> (values: [...T], description?: string) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: values, description })
+}
+
+function Closed<T extends Parameters<typeof Type.Object>[0]> (properties: T) {
+  return Type.Object(properties, { additionalProperties: false })
+}
+
+/** Milliseconds as a number, or a string such as "500ms", "1s", "2m". */
+export const Duration = Type.Union([
+  Type.Integer({ minimum: 0 }),
+  Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h)?\\s*$' })
+], { description: 'a duration: milliseconds as a number, or a string such as "500ms" or "1s"' })
+
+export const BALANCERS = ['round-robin', 'random', 'least-connections', 'p2c', 'hash'] as const
+
+export const ServerSchema = Closed({
+  url: Type.String({ pattern: '^https?://[^/?#\\s]+/?$', description: 'an http:// or https:// origin such as "http://127.0.0.1:9001"' }),
+  id: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._:@\\[\\]-]+$' })),
+  weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  backup: Type.Optional(Type.Boolean())
+})
+
+export const HealthCheckSchema = Closed({
+  type: Type.Optional(StringEnum(['http', 'tcp'])),
+  path: Type.Optional(Type.String({ pattern: '^/' })),
+  host: Type.Optional(Type.String({ minLength: 1 })),
+  interval: Type.Optional(Duration),
+  timeout: Type.Optional(Duration),
+  healthyThreshold: Type.Optional(Type.Integer({ minimum: 1 })),
+  unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1 })),
+  expectStatus: Type.Optional(Type.Tuple([
+    Type.Integer({ minimum: 100, maximum: 599 }),
+    Type.Integer({ minimum: 100, maximum: 599 })
+  ]))
+})
+
+export const PassiveSchema = Closed({
+  maxFails: Type.Optional(Type.Integer({ minimum: 0 })),
+  failTimeout: Type.Optional(Duration)
+})
+
+export const StickySchema = Closed({
+  cookie: Type.Optional(Type.String({ pattern: '^[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+$' })),
+  ttl: Type.Optional(Duration),
+  secure: Type.Optional(Type.Boolean()),
+  httpOnly: Type.Optional(Type.Boolean()),
+  sameSite: Type.Optional(StringEnum(['lax', 'strict', 'none']))
+})
+
+export const UpstreamSchema = Closed({
+  balance: Type.Optional(StringEnum([...BALANCERS])),
+  hashKey: Type.Optional(Type.String({ pattern: '^(ip|path|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+|cookie:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: 'one of "ip", "path", "header:NAME", "cookie:NAME"' })),
+  servers: Type.Array(ServerSchema, { minItems: 1 }),
+  timeouts: Type.Optional(Closed({
+    connect: Type.Optional(Duration),
+    response: Type.Optional(Duration)
+  })),
+  preserveHost: Type.Optional(Type.Boolean()),
+  connections: Type.Optional(Type.Integer({ minimum: 1 })),
+  retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
+  retryBudget: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  passive: Type.Optional(PassiveSchema),
+  healthCheck: Type.Optional(HealthCheckSchema),
+  sticky: Type.Optional(StickySchema)
+})
+
+const RateLimitKey = Type.String({ pattern: '^(ip|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: '"ip" or "header:NAME"' })
+
+export const RouteRateLimitSchema = Closed({
+  key: Type.Optional(RateLimitKey),
+  max: Type.Optional(Type.Integer({ minimum: 1 })),
+  timeWindow: Type.Optional(Duration)
+})
+
+export const RateLimitSchema = Closed({
+  key: Type.Optional(RateLimitKey),
+  max: Type.Optional(Type.Integer({ minimum: 1 })),
+  timeWindow: Type.Optional(Duration),
+  redis: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  failClosed: Type.Optional(Type.Boolean())
+})
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']
+
+export const RouteSchema = Closed({
+  match: Closed({
+    path: Type.String({ pattern: '^/' }),
+    host: Type.Optional(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$', description: 'a host name, or one with a leading wildcard such as "*.example.com"' })),
+    methods: Type.Optional(Type.Array(StringEnum(HTTP_METHODS), { minItems: 1, uniqueItems: true }))
+  }),
+  upstream: Type.String({ minLength: 1 }),
+  stripPrefix: Type.Optional(Type.String({ pattern: '^/' })),
+  rateLimit: Type.Optional(Type.Union([Type.Literal(false), RouteRateLimitSchema]))
+})
+
+export const ConfigSchema = Closed({
+  upstreams: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), UpstreamSchema, { minProperties: 1 }),
+  routes: Type.Array(RouteSchema, { minItems: 1 }),
+  rateLimit: Type.Optional(RateLimitSchema),
+  cookieSecret: Type.Optional(Type.String({ minLength: 32 })),
+  retryBodyLimit: Type.Optional(Type.Integer({ minimum: 0 })),
+  drainTimeout: Type.Optional(Duration),
+  handleSignals: Type.Optional(Type.Boolean())
+})
+
+/** The config as a user writes it: every default may be left out. */
+export type GatehouseConfig = Static<typeof ConfigSchema>
+export type UpstreamConfig = Static<typeof UpstreamSchema>
+export type ServerConfig = Static<typeof ServerSchema>
+export type RouteConfig = Static<typeof RouteSchema>
+export type DurationValue = Static<typeof Duration>
+export type AnySchema = TSchema

@@ -1,0 +1,68 @@
+import type { Backend } from './backend'
+import { BackendSet } from './backend-set'
+import { createBalancer } from './balancers'
+import type { Balancer, PickContext } from './balancers'
+import type { UpstreamOptions } from './config'
+import { compileHashKey, type KeyExtractor, type KeySource } from './hash-key'
+import { RetryBudget } from './retry-budget'
+
+/**
+ * One upstream group: its servers (BackendSet, which alone decides readiness), a balancer
+ * that chooses among the ready ones, and the retry budget shared by its requests.
+ */
+export class Upstream {
+  readonly name: string
+  options: UpstreamOptions
+  readonly backends: BackendSet
+  readonly budget: RetryBudget
+  private balancer: Balancer
+  private keyOf?: KeyExtractor
+  // Reused for every pick: selection is synchronous, so one object serves all requests.
+  private readonly ctx: PickContext = {}
+
+  constructor (options: UpstreamOptions, private readonly random?: () => number) {
+    this.name = options.name
+    this.options = options
+    this.backends = new BackendSet(options.servers, options.passive)
+    this.budget = new RetryBudget(options.retryBudget)
+    this.balancer = createBalancer(options.balance, this.backends.all(), { random })
+    this.keyOf = options.hashKey === undefined ? undefined : compileHashKey(options.hashKey)
+  }
+
+  /**
+   * Chooses a server for a request: a ready primary not yet tried for it, else a ready
+   * backup not yet tried. `preferred` (a sticky hint) wins when it is among those.
+   * Returns undefined when no server can take the request.
+   */
+  select (req: KeySource, tried?: readonly Backend[], preferred?: Backend): Backend | undefined {
+    const ready = this.backends.ready(Date.now())
+    let candidates = withoutTried(ready.primary, tried)
+    if (candidates.length === 0) candidates = withoutTried(ready.backup, tried)
+    if (candidates.length === 0) return undefined
+    let chosen: Backend
+    if (preferred !== undefined && candidates.includes(preferred)) {
+      chosen = preferred
+    } else {
+      this.ctx.hashKey = this.keyOf?.(req)
+      chosen = this.balancer.pick(candidates, this.ctx)
+    }
+    this.backends.markChosen(chosen)
+    return chosen
+  }
+
+  /** Applies a reloaded config for this group, keeping the state of unchanged servers. */
+  update (options: UpstreamOptions): { added: Backend[], removed: Backend[] } {
+    this.options = options
+    const diff = this.backends.update(options.servers, options.passive)
+    this.budget.ratio = options.retryBudget
+    // Rebuilt on every update: a ring or a weight table is only right for the list it was built from.
+    this.balancer = createBalancer(options.balance, this.backends.all(), { random: this.random })
+    this.keyOf = options.hashKey === undefined ? undefined : compileHashKey(options.hashKey)
+    return diff
+  }
+}
+
+function withoutTried (servers: readonly Backend[], tried?: readonly Backend[]): readonly Backend[] {
+  if (tried === undefined || tried.length === 0) return servers
+  return servers.filter(s => !tried.includes(s))
+}

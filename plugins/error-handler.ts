@@ -1,0 +1,39 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyInstance } from 'fastify'
+
+/**
+ * Every error leaves as JSON with a status, a name and a code, and never with a stack or
+ * a backend's address. Gatehouse's own errors (GH_*) say which upstream failed; a 4xx
+ * from Fastify keeps its message; anything unexpected is logged and answered with a
+ * plain 500 so that nothing internal leaks.
+ */
+async function errorHandler (fastify: FastifyInstance) {
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
+    const upstream = request.upstream?.name
+    if (status >= 500 && error.code?.startsWith('GH_') !== true) {
+      request.log.error({ err: error, upstream }, 'unexpected error')
+      reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', code: 'GH_INTERNAL', message: 'Internal Server Error' })
+      return
+    }
+    if (status >= 500) request.log.warn({ upstream, server: request.backend?.id, code: error.code }, error.message)
+    reply.code(status).send({
+      statusCode: status,
+      error: httpReason(status),
+      code: error.code,
+      message: error.message,
+      ...(upstream !== undefined ? { upstream } : undefined)
+    })
+  })
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
+  502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout'
+}
+
+function httpReason (status: number): string {
+  return REASONS[status] ?? (status < 500 ? 'Client Error' : 'Server Error')
+}
+
+export default fp(errorHandler, { fastify: '5.x', name: 'gatehouse-error-handler' })

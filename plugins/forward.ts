@@ -1,0 +1,227 @@
+import fp from 'fastify-plugin'
+import replyFrom from '@fastify/reply-from'
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RawServerBase } from 'fastify'
+import type { Backend } from '../lib/backend'
+import type { Upstream } from '../lib/upstream'
+import type { UpstreamRegistry } from '../lib/upstream-registry'
+import { forwardRequestHeaders, stripHopByHop } from '../lib/forward-headers'
+import { BadRequestError, BadGatewayError, ConnectTimeoutError, GatewayTimeoutError, NoServerAvailableError } from '../lib/errors'
+import { isReplayable, isUnread } from './request-body'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The server chosen for the current (or last) attempt; what reply-from sends to. */
+    backend: Backend | null
+    /** The group the route sends to. */
+    upstream: Upstream | null
+    /** A server the sticky policy would like, by id; honoured only while it is ready. */
+    preferredBackend: string | null
+    /** x-request-id: the client's, or one made up for it; sent on and returned. */
+    requestId: string
+  }
+  interface FastifyReply {
+    /** Proxies the request to `upstream`, at `path` (the path and no query), with failover. */
+    forward (upstream: Upstream, path: string): void
+  }
+}
+
+export interface ForwardOptions {
+  registry: UpstreamRegistry
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
+
+// Failures that happen before a single byte of the request left: any method may go to
+// another server after them. Everything else (reset, timeout after sending) may have
+// reached the application, so only idempotent methods are retried.
+const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL'])
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'])
+
+const kTried = Symbol('gatehouse.tried')
+const kPath = Symbol('gatehouse.path')
+const kCounted = Symbol('gatehouse.counted')
+const kRequest = Symbol('gatehouse.request')
+
+interface AttemptState {
+  [kTried]?: Backend[]
+  [kPath]: string
+  [kCounted]: boolean
+}
+
+type GatewayRequest = FastifyRequest & AttemptState
+
+async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
+  // No `base`: a base given here would override the origin getUpstream returns per request.
+  await fastify.register(replyFrom, {
+    undici: opts.registry.pools as never,
+    disableRequestLogging: true
+  })
+
+  fastify.decorateRequest('backend', null)
+  fastify.decorateRequest('upstream', null)
+  fastify.decorateRequest('preferredBackend', null)
+  fastify.decorateRequest('requestId', '')
+  fastify.decorateRequest(kPath, '')
+  fastify.decorateRequest(kCounted, false)
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const incoming = request.headers['x-request-id']
+    request.requestId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 200 ? incoming : randomUUID()
+    reply.header('x-request-id', request.requestId)
+    done()
+  })
+
+  fastify.addHook('onResponse', (request, reply, done) => {
+    if (request.upstream !== null) {
+      request.log.info({
+        upstream: request.upstream.name,
+        server: request.backend?.id,
+        status: reply.statusCode,
+        responseTime: reply.elapsedTime,
+        requestId: request.requestId
+      }, 'proxied')
+    }
+    done()
+  })
+
+  fastify.decorateReply('forward', function (this: FastifyReply, upstream: Upstream, path: string) {
+    const request = this.request as GatewayRequest
+    request.upstream = upstream
+    request[kPath] = path
+    upstream.budget.recordRequest()
+    ;(this.raw as unknown as Record<symbol, unknown>)[kRequest] = request
+    this.raw.once('close', releaseOnClose)
+    attempt(this, request)
+  })
+}
+
+function attempt (reply: FastifyReply, request: GatewayRequest): void {
+  const upstream = request.upstream as Upstream
+  const tried = request[kTried]
+  const preferred = request.preferredBackend === null ? undefined : upstream.backends.get(request.preferredBackend)
+  const backend = upstream.select(request, tried, preferred)
+  if (backend === undefined) {
+    if (tried !== undefined) {
+      // Every server we may try has failed this request: the last failure is the answer.
+      reply.send(lastError.get(request) ?? new BadGatewayError(upstream.name))
+      return
+    }
+    // Nothing to wait for: answer at once rather than after a timeout (issue #3).
+    reply.header('retry-after', '1').send(new NoServerAvailableError(upstream.name))
+    return
+  }
+  request.backend = backend
+  request[kCounted] = true
+  backend.inflight++
+
+  const body = request.body
+  const held = Buffer.isBuffer(body) && request.method !== 'GET' && request.method !== 'HEAD'
+  try {
+    send(reply, request, upstream, body, held)
+  } catch (err) {
+    // reply-from refuses some paths outright (a ".." segment, broken percent-encoding): the client's fault.
+    release(request)
+    reply.send(new BadRequestError((err as Error).message))
+  }
+}
+
+function send (reply: FastifyReply, request: GatewayRequest, upstream: Upstream, body: unknown, held: boolean): void {
+  reply.from(request[kPath], {
+    getUpstream: upstreamOf,
+    rewriteRequestHeaders,
+    rewriteHeaders,
+    onResponse,
+    onError,
+    retryDelay: noRetry,
+    timeout: upstream.options.timeouts.response,
+    // reply-from would JSON-encode a Buffer body of a JSON request; handing it over as an
+    // explicit body with the client's own content type sends the bytes unchanged.
+    ...(held ? { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' } : undefined)
+  } as never)
+}
+
+// reply-from calls these with the Fastify request; they are shared by every request.
+function upstreamOf (request: FastifyRequest): string {
+  return (request.backend as Backend).origin
+}
+
+function rewriteRequestHeaders (request: FastifyRequest, headers: Record<string, string | string[] | undefined>) {
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    // Fastify never reads a GET body, so none is sent; a length would make the backend wait for it.
+    delete headers['content-length']
+  }
+  return forwardRequestHeaders(headers, {
+    ip: request.ip,
+    protocol: request.protocol,
+    host: request.headers.host,
+    requestId: request.requestId
+  }, (request.upstream as Upstream).options.preserveHost) as Record<string, string>
+}
+
+function rewriteHeaders (headers: Record<string, string | string[] | undefined>, request?: FastifyRequest) {
+  stripHopByHop(headers)
+  if (request !== undefined) headers['x-request-id'] = request.requestId
+  return headers
+}
+
+function noRetry (): null {
+  // Failover is ours (a different server each time); reply-from's own retry reuses the same one.
+  return null
+}
+
+function onResponse (request: FastifyRequest, reply: FastifyReply, res: { stream: NodeJS.ReadableStream }): void {
+  const backend = request.backend as Backend
+  ;(request.upstream as Upstream).backends.recordSuccess(backend)
+  reply.send(res.stream)
+}
+
+const lastError = new WeakMap<FastifyRequest, Error>()
+
+function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { code?: string }, code?: string } }): void {
+  const request = reply.request as GatewayRequest
+  const upstream = request.upstream as Upstream
+  const backend = request.backend as Backend
+  release(request)
+
+  const code = error.cause?.code ?? error.code ?? ''
+  const notSent = NOT_SENT.has(code)
+  const ejected = upstream.backends.recordFailure(backend, Date.now())
+  if (ejected) {
+    request.log.warn({ upstream: upstream.name, server: backend.id, reason: code, failTimeout: upstream.options.passive.failTimeout }, 'server ejected after failed attempts')
+  }
+  const mapped = toGatewayError(code, upstream.name)
+  const tried = request[kTried] ?? (request[kTried] = [])
+  tried.push(backend)
+  lastError.set(request, mapped)
+
+  const body = request.body
+  const safe = notSent
+    ? isReplayable(body) || isUnread(body)
+    : IDEMPOTENT.has(request.method) && isReplayable(body)
+  if (!reply.sent && !request.raw.aborted && safe && tried.length <= upstream.options.retries && upstream.budget.tryAcquire()) {
+    request.log.info({ upstream: upstream.name, server: backend.id, reason: code }, 'retrying on another server')
+    attempt(reply, request)
+    return
+  }
+  reply.send(mapped)
+}
+
+function toGatewayError (code: string, upstream: string): Error {
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new ConnectTimeoutError(upstream)
+  if (TIMEOUTS.has(code)) return new GatewayTimeoutError(upstream)
+  return new BadGatewayError(upstream)
+}
+
+function release (request: GatewayRequest): void {
+  if (request[kCounted]) {
+    request[kCounted] = false
+    ;(request.backend as Backend).inflight--
+  }
+}
+
+function releaseOnClose (this: RawServerBase): void {
+  release((this as unknown as Record<symbol, GatewayRequest>)[kRequest])
+}
+
+export default fp(forward, { fastify: '5.x', name: 'gatehouse-forward' })

@@ -1,0 +1,129 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { once } from 'node:events'
+import { request as undiciRequest, Agent } from 'undici'
+import gatehouse from '../app'
+import type { GatehouseConfig } from '../lib/config'
+
+type Test = {
+  teardown (fn: () => unknown): void
+}
+
+export interface TestBackend {
+  name: string
+  url: string
+  port: number
+  server: Server
+  /** Requests this backend received, in order. */
+  hits: Array<{ method: string, url: string, headers: IncomingMessage['headers'] }>
+  /** Replace the handler (default: 200 JSON naming the backend). */
+  handle (fn: (req: IncomingMessage, res: ServerResponse, backend: TestBackend) => void): void
+  /** Stops accepting and drops open connections (a crash, as far as clients can tell). */
+  kill (): Promise<void>
+  /** Listens again on the same port after kill(). */
+  restart (): Promise<void>
+}
+
+/** A real HTTP server on 127.0.0.1 and an ephemeral port that counts what reaches it. */
+export async function startBackend (t: Test, name: string, port = 0): Promise<TestBackend> {
+  let handler: (req: IncomingMessage, res: ServerResponse, backend: TestBackend) => void = defaultHandler
+  const server = createServer((req, res) => {
+    backend.hits.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers })
+    handler(req, res, backend)
+  })
+  server.keepAliveTimeout = 30_000
+  server.listen(port, '127.0.0.1')
+  await once(server, 'listening')
+  const actual = (server.address() as AddressInfo).port
+  const backend: TestBackend = {
+    name,
+    port: actual,
+    url: `http://127.0.0.1:${actual}`,
+    server,
+    hits: [],
+    handle (fn) { handler = fn },
+    async kill () {
+      if (!backend.server.listening) return
+      const closed = once(backend.server, 'close')
+      backend.server.close()
+      backend.server.closeAllConnections()
+      await closed
+    },
+    async restart () {
+      backend.server.listen(actual, '127.0.0.1')
+      await once(backend.server, 'listening')
+    }
+  }
+  t.teardown(() => backend.kill())
+  return backend
+}
+
+function defaultHandler (req: IncomingMessage, res: ServerResponse, backend: TestBackend): void {
+  req.resume()
+  req.once('end', () => {
+    res.setHeader('content-type', 'application/json')
+    res.setHeader('x-backend', backend.name)
+    res.end(JSON.stringify({ backend: backend.name, url: req.url }))
+  })
+}
+
+export interface TestGateway {
+  app: FastifyInstance
+  url: string
+  port: number
+}
+
+/** The real gateway on 127.0.0.1 and an ephemeral port, closed in teardown. */
+export async function startGateway (t: Test, config: GatehouseConfig, setup?: (app: FastifyInstance) => Promise<void> | void): Promise<TestGateway> {
+  const app = Fastify({ logger: false })
+  if (setup !== undefined) await setup(app)
+  await app.register(gatehouse, config)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (app.server.address() as AddressInfo).port
+  t.teardown(() => app.close())
+  return { app, port, url: `http://127.0.0.1:${port}` }
+}
+
+// One client agent for all tests, without keep-alive surprises between tests.
+const agent = new Agent({ keepAliveTimeout: 10, connections: 64 })
+
+export interface Reply {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+  json (): any
+}
+
+/** Sends one request and reads the whole answer. */
+export async function call (url: string, opts: { method?: string, headers?: Record<string, string>, body?: string | Buffer | NodeJS.ReadableStream } = {}): Promise<Reply> {
+  const res = await undiciRequest(url, {
+    method: (opts.method ?? 'GET') as 'GET',
+    headers: opts.headers,
+    body: opts.body as never,
+    dispatcher: agent
+  })
+  const body = await res.body.text()
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    body,
+    json: () => JSON.parse(body)
+  }
+}
+
+/** Which backend answered each of `n` sequential GETs. */
+export async function spread (url: string, n: number, headers?: Record<string, string>): Promise<string[]> {
+  const out: string[] = []
+  for (let i = 0; i < n; i++) {
+    const res = await call(url, { headers })
+    out.push(String(res.headers['x-backend']))
+  }
+  return out
+}
+
+export function count (names: string[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const n of names) out[n] = (out[n] ?? 0) + 1
+  return out
+}
