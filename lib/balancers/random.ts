@@ -1,0 +1,24 @@
+import type { Backend } from '../backend'
+import type { Balancer, PickContext } from './balancer'
+
+/** Weighted random choice; stateless, so it suits many gateways sharing servers. */
+export class RandomBalancer implements Balancer {
+  private readonly random: () => number
+
+  constructor (_servers: readonly Backend[], options: { random?: () => number } = {}) {
+    // Injectable so that tests can be deterministic.
+    this.random = options.random ?? Math.random
+  }
+
+  pick (candidates: readonly Backend[], _ctx: PickContext): Backend {
+    let total = 0
+    for (const c of candidates) total += c.weight
+    let r = this.random() * total
+    for (const c of candidates) {
+      r -= c.weight
+      if (r < 0) return c
+    }
+    // Reached only through floating-point rounding (or an RNG returning 1).
+    return candidates[candidates.length - 1]
+  }
+}
