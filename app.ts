@@ -6,6 +6,7 @@ import requestBody from './plugins/request-body'
 import errorHandler from './plugins/error-handler'
 import forward from './plugins/forward'
 import proxyRoutes from './routes/proxy'
+import signals from './plugins/signals'
 
 export type { GatehouseConfig } from './lib/config'
 export type { Gatehouse } from './plugins/upstreams'
@@ -19,7 +20,7 @@ const FASTIFY_PLUGIN_KEYS = ['prefix', 'logLevel', 'logSerializers']
  * GATEHOUSE_CONFIG names, and the gateway handles SIGHUP (reload) and SIGTERM (drain) itself.
  */
 const gatehouse: FastifyPluginAsync<Partial<GatehouseConfig>> = async function gatehouse (fastify: FastifyInstance, opts) {
-  const config = resolveConfig(opts)
+  const { config, file } = resolveConfig(opts)
 
   // Registered in this order on purpose: the upstreams and the body parser first, since the
   // policies and the routes read them; the routes last, once every hook is in place.
@@ -28,16 +29,17 @@ const gatehouse: FastifyPluginAsync<Partial<GatehouseConfig>> = async function g
   await fastify.register(requestBody, { retryBodyLimit: config.retryBodyLimit })
   await fastify.register(forward, { registry: fastify.gatehouse.registry })
   await fastify.register(proxyRoutes)
+  if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })
 }
 
-function resolveConfig (opts: Record<string, unknown>): NormalizedConfig {
+function resolveConfig (opts: Record<string, unknown>): { config: NormalizedConfig, file?: string } {
   const given = Object.fromEntries(Object.entries(opts).filter(([k]) => !FASTIFY_PLUGIN_KEYS.includes(k)))
-  if (Object.keys(given).length > 0) return normalizeConfig(given)
+  if (Object.keys(given).length > 0) return { config: normalizeConfig(given) }
   const file = process.env.GATEHOUSE_CONFIG
   if (file === undefined || file === '') {
     throw new ConfigError('no config: pass one to app.register(gatehouse, config), or set GATEHOUSE_CONFIG to a JSON file')
   }
-  return loadConfigFile(file, { handleSignals: true })
+  return { config: loadConfigFile(file, { handleSignals: true }), file }
 }
 
 export default gatehouse

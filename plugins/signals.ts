@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
+
+export interface SignalsOptions {
+  /** The file SIGHUP re-reads. */
+  configFile: string | undefined
+  drainTimeout: number
+}
+
+/**
+ * Standalone mode: SIGHUP reloads the config file, SIGTERM and SIGINT drain and exit 0.
+ *
+ * fastify-cli wraps the app in close-with-grace, which closes the server on SIGHUP too and
+ * exits 1 when closing takes more than 500 ms; neither suits a gateway that reloads in place
+ * and drains for up to drainTimeout. Its handlers are installed after the app is registered
+ * and before listen, so at onReady we take over those three signals from it.
+ */
+export default async function signals (fastify: FastifyInstance, opts: SignalsOptions) {
+  let closing = false
+
+  const onHup = () => {
+    if (opts.configFile === undefined) {
+      fastify.log.warn('SIGHUP: no GATEHOUSE_CONFIG file to reload')
+      return
+    }
+    const started = process.hrtime.bigint()
+    try {
+      const summary = fastify.gatehouse.reload(JSON.parse(readFileSync(opts.configFile, 'utf8')))
+      const ms = Number(process.hrtime.bigint() - started) / 1e6
+      fastify.log.info({ ...summary, ms }, 'config reloaded')
+    } catch (err) {
+      fastify.log.error({ file: opts.configFile, error: (err as Error).message }, 'config reload refused; the previous config keeps serving')
+    }
+  }
+
+  const onStop = (signal: NodeJS.Signals) => {
+    if (closing) {
+      fastify.log.warn({ signal }, 'second signal while draining: exiting now')
+      process.exit(1)
+    }
+    closing = true
+    fastify.log.info({ signal, drainTimeout: opts.drainTimeout }, 'draining: no new connections, waiting for in-flight requests')
+    const timer = setTimeout(() => {
+      fastify.log.warn({ drainTimeout: opts.drainTimeout }, 'drain timeout: closing the connections that are left')
+      fastify.server.closeAllConnections()
+    }, opts.drainTimeout)
+    timer.unref()
+    fastify.close().then(
+      () => {
+        fastify.log.info('drained, exiting')
+        process.exit(0)
+      },
+      (err: Error) => {
+        fastify.log.error({ err }, 'error while closing')
+        process.exit(1)
+      }
+    )
+  }
+
+  fastify.addHook('onReady', async () => {
+    for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
+      for (const listener of process.listeners(signal)) {
+        // close-with-grace's handler; other listeners are left alone.
+        if (listener.name === 'onSignal') process.removeListener(signal, listener)
+      }
+    }
+    process.on('SIGHUP', onHup)
+    process.on('SIGTERM', onStop)
+    process.on('SIGINT', onStop)
+  })
+
+  fastify.addHook('onClose', async () => {
+    process.removeListener('SIGHUP', onHup)
+    process.removeListener('SIGTERM', onStop)
+    process.removeListener('SIGINT', onStop)
+  })
+}

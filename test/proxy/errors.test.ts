@@ -1,0 +1,80 @@
+import t from 'tap'
+import { createServer } from 'node:net'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { startBackend, startGateway, call } from '../helper'
+
+t.test('a refused connection is a 502 with a JSON body that names the upstream, not the address', async t => {
+  const b = await startBackend(t, 'b')
+  await b.kill()
+  const ok = await startBackend(t, 'ok')
+  const gw = await startGateway(t, {
+    upstreams: { dead: { servers: [{ url: b.url }] }, live: { servers: [{ url: ok.url }] } },
+    routes: [{ match: { path: '/dead/*' }, upstream: 'dead' }, { match: { path: '/*' }, upstream: 'live' }]
+  })
+  const res = await call(`${gw.url}/dead/x`)
+  t.equal(res.status, 502)
+  const body = res.json()
+  t.equal(body.statusCode, 502)
+  t.equal(body.error, 'Bad Gateway')
+  t.equal(body.upstream, 'dead')
+  t.equal(body.code, 'GH_BAD_GATEWAY')
+  t.notMatch(res.body, /127\.0\.0\.1|ECONNREFUSED|at /, 'no address, no internals, no stack')
+  t.equal((await call(`${gw.url}/x`)).status, 200, 'the gateway keeps serving')
+})
+
+t.test('a backend that never answers is a 504 after the response timeout', async t => {
+  const b = await startBackend(t, 'slow')
+  b.handle(() => { /* never answers */ })
+  const gw = await startGateway(t, {
+    upstreams: { u: { timeouts: { response: '200ms' }, servers: [{ url: b.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  })
+  const started = Date.now()
+  const res = await call(`${gw.url}/x`)
+  t.equal(res.status, 504)
+  t.equal(res.json().code, 'GH_GATEWAY_TIMEOUT')
+  t.equal(res.json().upstream, 'u')
+  t.ok(Date.now() - started < 2000, 'answered after about the timeout')
+})
+
+t.test('a backend that resets the connection is a 502', async t => {
+  const server = createServer(socket => socket.resetAndDestroy())
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const gw = await startGateway(t, {
+    upstreams: { u: { servers: [{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  })
+  const res = await call(`${gw.url}/x`)
+  t.equal(res.status, 502)
+  t.equal(res.json().upstream, 'u')
+})
+
+t.test('no server available: 503 at once with retry-after', async t => {
+  const a = await startBackend(t, 'a')
+  await a.kill()
+  const gw = await startGateway(t, {
+    upstreams: { u: { retries: 0, passive: { maxFails: 1, failTimeout: '10s' }, servers: [{ url: a.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  })
+  t.equal((await call(`${gw.url}/x`)).status, 502, 'the first attempt finds it down')
+  const started = Date.now()
+  const res = await call(`${gw.url}/x`)
+  t.equal(res.status, 503)
+  t.equal(res.headers['retry-after'], '1')
+  t.equal(res.json().code, 'GH_NO_SERVER_AVAILABLE')
+  t.ok(Date.now() - started < 1000)
+})
+
+t.test('a path that tries to climb out is a 400', async t => {
+  const b = await startBackend(t, 'b')
+  const gw = await startGateway(t, {
+    upstreams: { u: { servers: [{ url: b.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  })
+  const res = await call(`${gw.url}/a/..%2F..%2Fetc`)
+  t.equal(res.status, 400)
+  t.equal(b.hits.length, 0)
+})
