@@ -1,10 +1,13 @@
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
 import { loadConfigFile, normalizeConfig, type GatehouseConfig, type NormalizedConfig } from './lib/config'
 import { ConfigError } from './lib/errors'
 import upstreams from './plugins/upstreams'
 import requestBody from './plugins/request-body'
 import errorHandler from './plugins/error-handler'
 import forward from './plugins/forward'
+import healthCheck from './plugins/health-check'
+import sticky from './plugins/sticky'
 import proxyRoutes from './routes/proxy'
 import signals from './plugins/signals'
 
@@ -18,16 +21,26 @@ const FASTIFY_PLUGIN_KEYS = ['prefix', 'logLevel', 'logSerializers']
  * Gatehouse as a Fastify plugin: `app.register(gatehouse, config)`. With no config in the
  * options (as under `fastify start dist/app.js`), the config is read from the file that
  * GATEHOUSE_CONFIG names, and the gateway handles SIGHUP (reload) and SIGTERM (drain) itself.
+ *
+ * The outer plugin is wrapped with fastify-plugin so that `app.gatehouse` (reload, the
+ * upstream registry) is visible to the host app; everything else (the body parser, the
+ * error handler, hooks and routes) lives in an encapsulated child and leaves the host's
+ * other routes alone.
  */
-const gatehouse: FastifyPluginAsync<Partial<GatehouseConfig>> = async function gatehouse (fastify: FastifyInstance, opts) {
+async function gatehousePlugin (fastify: FastifyInstance, opts: Partial<GatehouseConfig> & { prefix?: string }) {
   const { config, file } = resolveConfig(opts)
-
-  // Registered in this order on purpose: the upstreams and the body parser first, since the
-  // policies and the routes read them; the routes last, once every hook is in place.
   await fastify.register(upstreams, { config })
+  await fastify.register(gateway, { prefix: opts.prefix, config, file })
+}
+
+async function gateway (fastify: FastifyInstance, { config, file }: { config: NormalizedConfig, file?: string }) {
+  // Registered in this order on purpose: the body parser and the forwarder first, since the
+  // policies and the routes rely on them; the routes last, once every hook is in place.
   await fastify.register(errorHandler)
   await fastify.register(requestBody, { retryBodyLimit: config.retryBodyLimit })
   await fastify.register(forward, { registry: fastify.gatehouse.registry })
+  await fastify.register(healthCheck)
+  await fastify.register(sticky)
   await fastify.register(proxyRoutes)
   if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })
 }
@@ -41,6 +54,8 @@ function resolveConfig (opts: Record<string, unknown>): { config: NormalizedConf
   }
   return { config: loadConfigFile(file, { handleSignals: true }), file }
 }
+
+const gatehouse = fp(gatehousePlugin, { fastify: '5.x', name: 'gatehouse' })
 
 export default gatehouse
 export { gatehouse }
