@@ -9,6 +9,7 @@ import forward from './plugins/forward'
 import healthCheck from './plugins/health-check'
 import sticky from './plugins/sticky'
 import proxyRoutes from './routes/proxy'
+import rateLimit from './plugins/rate-limit'
 import signals from './plugins/signals'
 
 export type { GatehouseConfig } from './lib/config'
@@ -41,6 +42,7 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(forward, { registry: fastify.gatehouse.registry })
   await fastify.register(healthCheck)
   await fastify.register(sticky)
+  await fastify.register(rateLimit, { config })
   await fastify.register(proxyRoutes)
   if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })
 }

@@ -11,3 +11,5 @@ export const GatewayTimeoutError = createError('GH_GATEWAY_TIMEOUT', 'Upstream "
 export const ConnectTimeoutError = createError('GH_CONNECT_TIMEOUT', 'Upstream "%s" could not be reached in time', 504)
 export const ShuttingDownError = createError('GH_SHUTTING_DOWN', 'Gatehouse is shutting down', 503)
 export const BadRequestError = createError('GH_BAD_REQUEST', 'Bad request: %s', 400)
+export const RateLimitedError = createError('GH_RATE_LIMITED', 'Rate limit exceeded, retry in %s', 429)
+export const RateLimitUnavailableError = createError('GH_RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable, try again later', 503)
