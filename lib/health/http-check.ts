@@ -1,0 +1,48 @@
+import { request, type Dispatcher } from 'undici'
+import type { Backend } from '../backend'
+import type { HealthCheckOptions } from '../config'
+import type { Checker, CheckResult } from './index'
+
+/**
+ * HTTP check: GET `path` on the server itself (not through a route), with `host` as the
+ * Host header when set. Passes when the response head arrives within `timeout` with a
+ * status in `expectStatus`. The body is read and dropped either way so that the
+ * connection can be reused or closed cleanly instead of lingering half-read.
+ */
+export function httpChecker (dispatcher: Dispatcher): Checker {
+  return async function httpCheck (backend: Backend, options: HealthCheckOptions): Promise<CheckResult> {
+    const headers: Record<string, string> = { 'user-agent': 'gatehouse-health-check' }
+    if (options.host !== undefined) headers.host = options.host
+    try {
+      const res = await request(backend.origin + options.path, {
+        method: 'GET',
+        headers,
+        dispatcher,
+        // A fresh connection per probe, as nginx and HAProxy do: it tests that the server
+        // still accepts connections, and a keep-alive socket the server is about to close
+        // cannot turn into a spurious ECONNRESET failure.
+        reset: true,
+        headersTimeout: options.timeout,
+        bodyTimeout: options.timeout,
+        // The per-phase timeouts above do not cover connecting; this bounds the whole probe.
+        signal: AbortSignal.timeout(options.timeout)
+      })
+      // Bounded by the signal too; a body that stalls must not fail a check whose status passed.
+      await res.body.dump().catch(() => {})
+      const [lo, hi] = options.expectStatus
+      return { ok: res.statusCode >= lo && res.statusCode <= hi, reason: `status ${res.statusCode}` }
+    } catch (err) {
+      return { ok: false, reason: failureReason(err) }
+    }
+  }
+}
+
+/** A timeout by any of its names is 'timeout'; other errors go by their code ('ECONNREFUSED'). */
+export function failureReason (err: unknown): string {
+  if (err === null || typeof err !== 'object') return String(err)
+  const e = err as { name?: string, code?: string, message?: string }
+  if (e.name === 'TimeoutError' || TIMEOUT_CODES.has(e.code ?? '')) return 'timeout'
+  return e.code ?? e.message ?? 'error'
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'])
