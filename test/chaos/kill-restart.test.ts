@@ -40,7 +40,8 @@ t.test('chaos: 1 of 3 backends killed and restarted at random for ~10 s; zero fa
     upstreams: {
       u: {
         servers: servers.map(s => ({ url: s.url })),
-        healthCheck: { type: 'http', path: '/health', interval: 100, timeout: 100, unhealthyThreshold: 2, healthyThreshold: 2 },
+        // A generous timeout: on a loaded 2-core machine a 100 ms probe of a healthy server can miss.
+        healthCheck: { type: 'http', path: '/health', interval: 100, timeout: 1000, unhealthyThreshold: 2, healthyThreshold: 2 },
         passive: { maxFails: 3, failTimeout: '1s' },
         timeouts: { connect: 500, response: 2000 }
       }
