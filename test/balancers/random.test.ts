@@ -1,29 +1,6 @@
 import t from 'tap'
-import { Backend } from '../../lib/backend'
+import { server, seeded, pickCounts as count } from '../fixtures/balancing'
 import { RandomBalancer } from '../../lib/balancers/random'
-
-function server (id: string, weight = 1): Backend {
-  return new Backend({ id, url: `http://${id}.test`, origin: `http://${id}.test:80`, weight, backup: false })
-}
-
-/** mulberry32: a tiny seeded PRNG, so the statistical checks are deterministic. */
-function seeded (seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let z = s
-    z = Math.imul(z ^ (z >>> 15), z | 1)
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61)
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function count (balancer: RandomBalancer, candidates: Backend[], n: number): Record<string, number> {
-  const counts: Record<string, number> = {}
-  for (const s of candidates) counts[s.id] = 0
-  for (let i = 0; i < n; i++) counts[balancer.pick(candidates, {}).id]++
-  return counts
-}
 
 t.test('picks follow the weights', async t => {
   const servers = [server('a', 5), server('b', 3), server('c', 2)]

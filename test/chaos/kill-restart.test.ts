@@ -4,21 +4,12 @@ import { Writable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
 import gatehouse from '../../app'
 import { startBackend, call } from '../helper'
-
-// Seeded, so that a failure can be replayed with the same kill schedule.
-function mulberry32 (seed: number) {
-  return () => {
-    seed |= 0; seed = seed + 0x6D2B79F5 | 0
-    let r = Math.imul(seed ^ seed >>> 15, 1 | seed)
-    r = r + Math.imul(r ^ r >>> 7, 61 | r) ^ r
-    return ((r ^ r >>> 14) >>> 0) / 4294967296
-  }
-}
+import { seeded } from '../fixtures/balancing'
 
 t.test('chaos: 1 of 3 backends killed and restarted at random for ~10 s; zero failed GETs', async t => {
   const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 100000)
   t.comment(`CHAOS_SEED=${seed}`)
-  const random = mulberry32(seed)
+  const random = seeded(seed)
   const servers = await Promise.all(['a', 'b', 'c'].map(n => startBackend(t, n)))
 
   // Timeline of what the gateway logged, as it happened.

@@ -8,7 +8,7 @@ import type { GatehouseConfig } from '../../lib/config'
 import { startBackend, call } from '../helper'
 import { startRedis } from '../redis'
 
-type Test = Parameters<Parameters<typeof t.test>[1]>[0]
+type Test = { teardown (fn: () => unknown): void }
 
 const OUTAGE = /Redis is unavailable/
 const RECOVERY = /Redis is available again/
