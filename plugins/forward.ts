@@ -74,7 +74,9 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
 
   fastify.addHook('onResponse', (request, reply, done) => {
     if (request.upstream !== null) {
-      request.log.info({
+      // The instance logger: the route's own logger is held at "warn" (see routes/proxy.ts).
+      fastify.log.info({
+        reqId: request.id,
         upstream: request.upstream.name,
         server: request.backend?.id,
         status: reply.statusCode,
@@ -200,7 +202,7 @@ function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { c
     ? isReplayable(body) || isUnread(body)
     : IDEMPOTENT.has(request.method) && isReplayable(body)
   if (!reply.sent && !request.raw.aborted && safe && tried.length <= upstream.options.retries && upstream.budget.tryAcquire()) {
-    request.log.info({ upstream: upstream.name, server: backend.id, reason: code }, 'retrying on another server')
+    request.server.log.info({ reqId: request.id, upstream: upstream.name, server: backend.id, reason: code }, 'retrying on another server')
     attempt(reply, request)
     return
   }

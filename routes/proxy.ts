@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, LogLevel } from 'fastify'
 import type { RouteOptions } from '../lib/config'
 import { forwardPath, hostPattern, routeMethods } from '../lib/route-table'
 import { ConfigError, NoServerAvailableError } from '../lib/errors'
@@ -15,6 +15,7 @@ declare module 'fastify' {
  * (a route constraint), so there is no matching loop of our own.
  */
 export default async function proxyRoutes (fastify: FastifyInstance) {
+  const logLevel = accessLogLevel(fastify.log.level)
   for (const route of fastify.gatehouse.config.routes) {
     const name = route.upstream
     const stripPrefix = route.stripPrefix
@@ -23,6 +24,7 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
         method: routeMethods(route),
         url: route.path,
         exposeHeadRoute: false,
+        logLevel,
         constraints: route.host === undefined ? undefined : { host: hostPattern(route.host) },
         config: { gatehouse: route },
         handler (request, reply) {
@@ -40,4 +42,16 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
       throw new ConfigError(`routes[${route.index}].match: ${(err as Error).message}`)
     }
   }
+}
+
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity }
+
+/**
+ * The proxy writes one access line per request itself (plugins/forward.ts, through the
+ * instance logger). Fastify's own "incoming request" and "request completed" lines would make
+ * three, and its disableRequestLogging is a server option a plugin cannot set; a route log
+ * level of at least "warn" silences those two while warnings and errors still show.
+ */
+function accessLogLevel (level: string): LogLevel {
+  return (LEVELS[level] ?? LEVELS.info) >= LEVELS.warn ? level as LogLevel : 'warn'
 }
