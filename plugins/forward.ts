@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RawServerBase } fro
 import type { Backend } from '../lib/backend'
 import type { Upstream } from '../lib/upstream'
 import type { UpstreamRegistry } from '../lib/upstream-registry'
-import { forwardRequestHeaders, stripHopByHop } from '../lib/forward-headers'
+import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
 import { BadRequestError, BadGatewayError, ConnectTimeoutError, GatewayTimeoutError, NoServerAvailableError } from '../lib/errors'
 import { isReplayable, isUnread } from './request-body'
 
@@ -151,7 +151,7 @@ function upstreamOf (request: FastifyRequest): string {
 function rewriteRequestHeaders (request: FastifyRequest, headers: Record<string, string | string[] | undefined>) {
   if (request.method === 'GET' || request.method === 'HEAD') {
     // Fastify never reads a GET body, so none is sent; a length would make the backend wait for it.
-    delete headers['content-length']
+    headers['content-length'] = undefined
   }
   return forwardRequestHeaders(headers, {
     ip: request.ip,
@@ -162,9 +162,9 @@ function rewriteRequestHeaders (request: FastifyRequest, headers: Record<string,
 }
 
 function rewriteHeaders (headers: Record<string, string | string[] | undefined>, request?: FastifyRequest) {
-  stripHopByHop(headers)
-  if (request !== undefined) headers['x-request-id'] = request.requestId
-  return headers
+  const out = withoutHopByHop(headers)
+  if (request !== undefined) out['x-request-id'] = request.requestId
+  return out
 }
 
 function noRetry (): null {
