@@ -7,7 +7,9 @@ import type { Upstream } from '../lib/upstream'
 import type { UpstreamRegistry } from '../lib/upstream-registry'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
 import { BadRequestError, BadGatewayError, ConnectTimeoutError, GatewayTimeoutError, NoServerAvailableError } from '../lib/errors'
-import { isReplayable, isUnread } from './request-body'
+import { isReplayable, isStream, isUnread } from './request-body'
+import { BodyView } from '../lib/body-view'
+import type { Readable } from 'node:stream'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,12 +43,15 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'FS
 const kTried = Symbol('gatehouse.tried')
 const kPath = Symbol('gatehouse.path')
 const kCounted = Symbol('gatehouse.counted')
+const kSource = Symbol('gatehouse.source')
 const kRequest = Symbol('gatehouse.request')
 
 interface AttemptState {
   [kTried]?: Backend[]
   [kPath]: string
   [kCounted]: boolean
+  /** The streamed request body, when it is one; request.body is then a view of it per attempt. */
+  [kSource]: Readable | null
 }
 
 type GatewayRequest = FastifyRequest & AttemptState
@@ -64,6 +69,7 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
   fastify.decorateRequest('requestId', '')
   fastify.decorateRequest(kPath, '')
   fastify.decorateRequest(kCounted, false)
+  fastify.decorateRequest(kSource, null)
 
   fastify.addHook('onRequest', (request, reply, done) => {
     const incoming = request.headers['x-request-id']
@@ -117,8 +123,13 @@ function attempt (reply: FastifyReply, request: GatewayRequest): void {
   request[kCounted] = true
   backend.inflight++
 
-  const body = request.body
+  let body = request.body
   const held = Buffer.isBuffer(body) && request.method !== 'GET' && request.method !== 'HEAD'
+  if (!held && isStream(body)) {
+    // Each attempt reads the streamed body through a view of its own (see lib/body-view.ts).
+    request[kSource] ??= body
+    body = request.body = new BodyView(request[kSource])
+  }
   try {
     send(reply, request, upstream, body, held)
   } catch (err) {
@@ -197,7 +208,7 @@ function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { c
   tried.push(backend)
   lastError.set(request, mapped)
 
-  const body = request.body
+  const body = request[kSource] ?? request.body
   const safe = notSent
     ? isReplayable(body) || isUnread(body)
     : IDEMPOTENT.has(request.method) && isReplayable(body)
@@ -206,6 +217,9 @@ function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { c
     attempt(reply, request)
     return
   }
+  // An upload the backend never took may still be arriving; closing the connection after
+  // this answer spares the client from sending the rest into nothing.
+  if (!request.raw.complete) reply.header('connection', 'close')
   reply.send(mapped)
 }
 

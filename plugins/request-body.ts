@@ -60,10 +60,13 @@ export function isReplayable (body: unknown): boolean {
   return body === undefined || body === null || Buffer.isBuffer(body) || typeof body === 'string'
 }
 
+export function isStream (body: unknown): body is Readable {
+  return typeof (body as Readable | undefined)?.pipe === 'function'
+}
+
 /** A streamed body no attempt has started to read, so it can still go to another server. */
 export function isUnread (body: unknown): boolean {
-  const stream = body as Readable
-  return typeof stream?.pipe === 'function' && !stream.destroyed && !stream.readableDidRead
+  return isStream(body) && !body.destroyed && !body.readableDidRead
 }
 
 export default fp(requestBody, { fastify: '5.x', name: 'gatehouse-request-body' })

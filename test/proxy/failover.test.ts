@@ -141,3 +141,22 @@ t.test('a killed backend under a steady stream of GETs: no failed response reach
   const afterKill = answeredBy.slice(120)
   t.notOk(afterKill.includes('b'), 'the killed server answered nothing once it was down')
 })
+
+t.test('a large streamed upload to a refusing server goes to another one whole', async t => {
+  const dead = await startBackend(t, 'dead')
+  await dead.kill()
+  const good = await startBackend(t, 'good')
+  good.handle((req, res) => {
+    let size = 0
+    req.on('data', (c: Buffer) => { size += c.length })
+    req.on('end', () => res.end(String(size)))
+  })
+  const gw = await startGateway(t, {
+    upstreams: { u: { servers: [{ url: dead.url }, { url: good.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  })
+  const size = 4 * 1024 * 1024
+  const res = await call(`${gw.url}/upload`, { method: 'POST', body: Readable.from([Buffer.alloc(size / 2, 1), Buffer.alloc(size / 2, 2)]) })
+  t.equal(res.status, 200)
+  t.equal(res.body, String(size), 'every byte arrived at the second server')
+})

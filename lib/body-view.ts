@@ -1,0 +1,34 @@
+import { Readable } from 'node:stream'
+
+/**
+ * A one-attempt view of a streamed request body that reads from the source only when the
+ * consumer first asks for data. undici destroys a request's body when the connection fails
+ * (refused, connect timeout) without having read from it; handing it a view rather than the
+ * body itself leaves the body untouched in that case, so the request can still go whole to
+ * another server. Once the view has read anything, the body is spent with it.
+ */
+export class BodyView extends Readable {
+  private started = false
+
+  constructor (private readonly source: Readable) {
+    super()
+  }
+
+  _read (): void {
+    if (!this.started) {
+      this.started = true
+      this.source.on('data', chunk => {
+        if (!this.push(chunk)) this.source.pause()
+      })
+      this.source.once('end', () => this.push(null))
+      this.source.once('error', err => this.destroy(err))
+    }
+    this.source.resume()
+  }
+
+  _destroy (err: Error | null, callback: (error?: Error | null) => void): void {
+    // A view that started reading took the body with it; one that never did leaves it be.
+    if (this.started && !this.source.destroyed) this.source.destroy(err ?? undefined)
+    callback(err)
+  }
+}
