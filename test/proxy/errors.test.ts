@@ -78,3 +78,39 @@ t.test('a path that tries to climb out is a 400', async t => {
   t.equal(res.status, 400)
   t.equal(b.hits.length, 0)
 })
+
+t.test('every server down and detected by health checks: 503 within a second, without waiting on timeouts', async t => {
+  const a = await startBackend(t, 'a')
+  const b = await startBackend(t, 'b')
+  const gw = await startGateway(t, {
+    upstreams: {
+      u: {
+        healthCheck: { type: 'tcp', interval: 50, timeout: 500, unhealthyThreshold: 1 },
+        timeouts: { connect: '5s', response: '30s' },
+        // Passive ejection off: here the active checks alone must take the servers out.
+        passive: { maxFails: 0 },
+        servers: [{ url: a.url }, { url: b.url }]
+      }
+    },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  })
+  t.equal((await call(`${gw.url}/x`)).status, 200)
+  await a.kill()
+  await b.kill()
+  const servers = gw.app.gatehouse.registry.get('u')!.backends.all()
+  // Bounded wait for the checks to notice, as a client would see it: by answers, not by sleeping.
+  const started = Date.now()
+  let res = await call(`${gw.url}/x`)
+  while (res.status !== 503 && Date.now() - started < 3000) {
+    t.ok(res.status === 502, `until detected, a refused attempt is a 502 (got ${res.status})`)
+    await new Promise(resolve => setImmediate(resolve))
+    res = await call(`${gw.url}/x`)
+  }
+  t.equal(res.status, 503)
+  t.ok(Date.now() - started < 1000, `503 within a second of the outage (${Date.now() - started} ms)`)
+  t.equal(res.headers['retry-after'], '1')
+  t.ok(servers.every(s => !s.healthy), 'both marked down by the checks')
+  const again = Date.now()
+  t.equal((await call(`${gw.url}/x`)).status, 503)
+  t.ok(Date.now() - again < 100, 'answered at once')
+})
