@@ -68,6 +68,13 @@ function defaultHandler (req: IncomingMessage, res: ServerResponse, backend: Tes
   })
 }
 
+/** A backend handler that reads the whole body and answers with its size in bytes. */
+export function answerBodySize (req: IncomingMessage, res: ServerResponse): void {
+  let size = 0
+  req.on('data', (c: Buffer) => { size += c.length })
+  req.on('end', () => res.end(String(size)))
+}
+
 export interface TestGateway {
   app: FastifyInstance
   url: string

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
-import { startBackend, startGateway, call } from '../helper'
+import { startBackend, startGateway, call, answerBodySize } from '../helper'
 
 const SIZE = 256 * 1024 * 1024
 const CHUNK = randomBytes(1024 * 1024)
@@ -95,11 +95,7 @@ t.test('small bodies of every content type arrive unchanged, including JSON', as
 
 t.test('a body above the 1 MiB Fastify default passes (a proxy has no body limit of its own)', async t => {
   const b = await startBackend(t, 'b')
-  b.handle((req, res) => {
-    let size = 0
-    req.on('data', (c: Buffer) => { size += c.length })
-    req.on('end', () => res.end(String(size)))
-  })
+  b.handle(answerBodySize)
   const gw = await startGateway(t, {
     upstreams: { u: { servers: [{ url: b.url }] } },
     routes: [{ match: { path: '/*' }, upstream: 'u' }]

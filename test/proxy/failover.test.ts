@@ -3,7 +3,7 @@ import { createServer, type Socket } from 'node:net'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
-import { startBackend, startGateway, call, count } from '../helper'
+import { startBackend, startGateway, call, count, answerBodySize } from '../helper'
 
 /** A TCP server that reads the request and then resets the connection: the request may have taken effect. */
 async function resetAfterRead (t: { teardown (fn: () => unknown): void }) {
@@ -146,11 +146,7 @@ t.test('a large streamed upload to a refusing server goes to another one whole',
   const dead = await startBackend(t, 'dead')
   await dead.kill()
   const good = await startBackend(t, 'good')
-  good.handle((req, res) => {
-    let size = 0
-    req.on('data', (c: Buffer) => { size += c.length })
-    req.on('end', () => res.end(String(size)))
-  })
+  good.handle(answerBodySize)
   const gw = await startGateway(t, {
     upstreams: { u: { servers: [{ url: dead.url }, { url: good.url }] } },
     routes: [{ match: { path: '/*' }, upstream: 'u' }]
