@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 
 // Everything a user may write in a Gatehouse config. Every object is closed
 // (additionalProperties: false) so that a typo fails at start instead of silently
@@ -116,4 +116,3 @@ export type UpstreamConfig = Static<typeof UpstreamSchema>
 export type ServerConfig = Static<typeof ServerSchema>
 export type RouteConfig = Static<typeof RouteSchema>
 export type DurationValue = Static<typeof Duration>
-export type AnySchema = TSchema
