@@ -104,3 +104,38 @@ t.test('a body above the 1 MiB Fastify default passes (a proxy has no body limit
   t.equal(res.status, 200)
   t.equal(res.body, String(3 * 1024 * 1024))
 })
+
+t.test('Expect: 100-continue uploads (curl sends it for large bodies) and HEAD requests', async t => {
+  const { request: httpRequest } = await import('node:http')
+  const b = await startBackend(t, 'b')
+  b.handle((req, res) => {
+    if (req.method === 'HEAD') {
+      res.setHeader('content-length', '1234')
+      res.end()
+      return
+    }
+    answerBodySize(req, res)
+  })
+  const gw = await startGateway(t, {
+    upstreams: { u: { servers: [{ url: b.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  })
+  const body = Buffer.alloc(200_000, 7)
+  const answer = await new Promise<{ status: number, body: string, continued: boolean }>((resolve, reject) => {
+    let continued = false
+    const req = httpRequest(`${gw.url}/up`, { method: 'POST', headers: { expect: '100-continue', 'content-length': body.length } })
+    req.on('continue', () => { continued = true; req.end(body) })
+    req.on('response', res => {
+      let text = ''
+      res.setEncoding('utf8').on('data', c => { text += c }).on('end', () => resolve({ status: res.statusCode ?? 0, body: text, continued }))
+    })
+    req.on('error', reject)
+  })
+  t.same(answer, { status: 200, body: String(body.length), continued: true })
+  t.equal(b.hits[0].headers.expect, undefined, 'the gateway answered the expectation itself')
+
+  const head = await call(`${gw.url}/file`, { method: 'HEAD' })
+  t.equal(head.status, 200)
+  t.equal(head.headers['content-length'], '1234')
+  t.equal(head.body, '')
+})
