@@ -11,6 +11,7 @@ import sticky from './plugins/sticky'
 import proxyRoutes from './routes/proxy'
 import rateLimit from './plugins/rate-limit'
 import signals from './plugins/signals'
+import admin from './plugins/admin'
 
 export type { GatehouseConfig } from './lib/config'
 export type { Gatehouse } from './plugins/upstreams'
@@ -44,6 +45,7 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(sticky)
   await fastify.register(rateLimit, { config })
   await fastify.register(proxyRoutes)
+  if (config.admin !== undefined) await fastify.register(admin, config.admin)
   if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })
 }
 

@@ -28,6 +28,12 @@ export class Backend {
   /** Removed by a reload: takes no new requests; in-flight ones complete. */
   draining = false
 
+  // Counters for the admin API and metrics; read at scrape time, so the hot path only adds.
+  /** Attempts sent to this server. */
+  attempts = 0
+  /** Attempts that failed: refused, reset, timed out. */
+  failedAttempts = 0
+
   constructor (options: ServerOptions) {
     this.id = options.id
     this.url = options.url

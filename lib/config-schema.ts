@@ -107,6 +107,10 @@ export const ConfigSchema = Closed({
   cookieSecret: Type.Optional(Type.String({ minLength: 32 })),
   retryBodyLimit: Type.Optional(Type.Integer({ minimum: 0 })),
   drainTimeout: Type.Optional(Duration),
+  admin: Type.Optional(Closed({
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    host: Type.Optional(Type.String({ minLength: 1 }))
+  })),
   handleSignals: Type.Optional(Type.Boolean())
 })
 

@@ -41,6 +41,7 @@ export const DEFAULT_RATE_LIMIT = {
 }
 export const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024
 export const DEFAULT_DRAIN_TIMEOUT = 30_000
+export const DEFAULT_ADMIN_HOST = '127.0.0.1'
 
 export interface ServerOptions {
   id: string
@@ -110,6 +111,7 @@ export interface NormalizedConfig {
   retryBodyLimit: number
   drainTimeout: number
   handleSignals: boolean
+  admin?: { port: number, host: string }
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true })
@@ -272,6 +274,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     cookieSecret,
     retryBodyLimit: config.retryBodyLimit ?? DEFAULT_RETRY_BODY_LIMIT,
     drainTimeout: ms(config.drainTimeout, DEFAULT_DRAIN_TIMEOUT),
+    admin: config.admin === undefined ? undefined : { port: config.admin.port, host: config.admin.host ?? DEFAULT_ADMIN_HOST },
     handleSignals: config.handleSignals ?? opts.handleSignals ?? false
   }
 }

@@ -17,6 +17,10 @@ export class Upstream {
   readonly budget: RetryBudget
   private balancer: Balancer
   private keyOf?: KeyExtractor
+  /** Requests answered, by status class: index 1 for 1xx … 5 for 5xx. */
+  readonly responses = [0, 0, 0, 0, 0, 0]
+  /** Attempts sent again to another server. */
+  retries = 0
   // Reused for every pick: selection is synchronous, so one object serves all requests.
   private readonly ctx: PickContext = {}
 

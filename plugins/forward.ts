@@ -78,8 +78,22 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
     done()
   })
 
+  // While closing, every answer ends its connection: Fastify closes the keep-alive connections
+  // idle when close() starts, but one whose request was still in flight would otherwise stay
+  // open after its answer and hold the close until the client lets go.
+  let closing = false
+  fastify.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close')
+    done(null, payload)
+  })
+
   fastify.addHook('onResponse', (request, reply, done) => {
     if (request.upstream !== null) {
+      request.upstream.responses[Math.floor(reply.statusCode / 100)]++
       // The instance logger: the route's own logger is held at "warn" (see routes/proxy.ts).
       fastify.log.info({
         reqId: request.id,
@@ -122,6 +136,7 @@ function attempt (reply: FastifyReply, request: GatewayRequest): void {
   request.backend = backend
   request[kCounted] = true
   backend.inflight++
+  backend.attempts++
 
   let body = request.body
   const held = Buffer.isBuffer(body) && request.method !== 'GET' && request.method !== 'HEAD'
@@ -197,6 +212,7 @@ function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { c
   const backend = request.backend as Backend
   release(request)
 
+  backend.failedAttempts++
   const code = error.cause?.code ?? error.code ?? ''
   const notSent = NOT_SENT.has(code)
   const ejected = upstream.backends.recordFailure(backend, Date.now())
@@ -213,6 +229,7 @@ function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { c
     ? isReplayable(body) || isUnread(body)
     : IDEMPOTENT.has(request.method) && isReplayable(body)
   if (!reply.sent && !request.raw.aborted && safe && tried.length <= upstream.options.retries && upstream.budget.tryAcquire()) {
+    upstream.retries++
     request.server.log.info({ reqId: request.id, upstream: upstream.name, server: backend.id, reason: code }, 'retrying on another server')
     attempt(reply, request)
     return

@@ -45,10 +45,6 @@ export default async function signals (fastify: FastifyInstance, opts: SignalsOp
       fastify.server.closeAllConnections()
     }, opts.drainTimeout)
     timer.unref()
-    // Node's server.close() ends only the keep-alive connections idle at that moment; one
-    // whose in-flight request finishes later would hold the exit until the drain timeout.
-    const sweeper = setInterval(() => fastify.server.closeIdleConnections(), 50)
-    sweeper.unref()
     fastify.close().then(
       () => {
         fastify.log.info('drained, exiting')

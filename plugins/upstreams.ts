@@ -14,6 +14,8 @@ export interface Gatehouse {
    * says so (routesChanged) and a warning is logged.
    */
   reload (config: unknown): ReloadSummary & { routesChanged: boolean }
+  /** Where the admin API listens, once it does (config `admin`). */
+  adminUrl?: string
 }
 
 declare module 'fastify' {
