@@ -44,10 +44,14 @@ const kTried = Symbol('gatehouse.tried')
 const kPath = Symbol('gatehouse.path')
 const kCounted = Symbol('gatehouse.counted')
 const kSource = Symbol('gatehouse.source')
+const kLastError = Symbol('gatehouse.lastError')
 const kRequest = Symbol('gatehouse.request')
 
 interface AttemptState {
-  [kTried]?: Backend[]
+  /** Servers this request was already sent to, when an attempt failed. */
+  [kTried]: Backend[] | null
+  /** What the client gets if no other server is left to try. */
+  [kLastError]: Error | null
   [kPath]: string
   [kCounted]: boolean
   /** The streamed request body, when it is one; request.body is then a view of it per attempt. */
@@ -70,6 +74,8 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
   fastify.decorateRequest(kPath, '')
   fastify.decorateRequest(kCounted, false)
   fastify.decorateRequest(kSource, null)
+  fastify.decorateRequest(kTried, null)
+  fastify.decorateRequest(kLastError, null)
 
   fastify.addHook('onRequest', (request, reply, done) => {
     const incoming = request.headers['x-request-id']
@@ -92,17 +98,20 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
   })
 
   fastify.addHook('onResponse', (request, reply, done) => {
-    if (request.upstream !== null) {
-      request.upstream.responses[Math.floor(reply.statusCode / 100)]++
+    const route = request.routeOptions.config.gatehouse
+    if (route !== undefined) {
+      // A request a policy refused (429) never reached the handler; it is logged and counted all the same.
+      const upstream = request.upstream ?? fastify.gatehouse.registry.get(route.upstream)
+      if (upstream !== undefined) upstream.responses[Math.floor(reply.statusCode / 100)]++
       // The instance logger: the route's own logger is held at "warn" (see routes/proxy.ts).
       fastify.log.info({
         reqId: request.id,
-        upstream: request.upstream.name,
+        upstream: route.upstream,
         server: request.backend?.id,
         status: reply.statusCode,
         responseTime: reply.elapsedTime,
         requestId: request.requestId
-      }, 'proxied')
+      }, request.upstream === null ? 'refused' : 'proxied')
     }
     done()
   })
@@ -120,13 +129,13 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
 
 function attempt (reply: FastifyReply, request: GatewayRequest): void {
   const upstream = request.upstream as Upstream
-  const tried = request[kTried]
+  const tried = request[kTried] ?? undefined
   const preferred = request.preferredBackend === null ? undefined : upstream.backends.get(request.preferredBackend)
   const backend = upstream.select(request, tried, preferred)
   if (backend === undefined) {
     if (tried !== undefined) {
       // Every server we may try has failed this request: the last failure is the answer.
-      reply.send(lastError.get(request) ?? new BadGatewayError(upstream.name))
+      reply.send(request[kLastError] ?? new BadGatewayError(upstream.name))
       return
     }
     // Nothing to wait for: answer at once rather than after a timeout (issue #3).
@@ -204,8 +213,6 @@ function onResponse (request: FastifyRequest, reply: FastifyReply, res: { stream
   reply.send(res.stream)
 }
 
-const lastError = new WeakMap<FastifyRequest, Error>()
-
 function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { code?: string }, code?: string } }): void {
   const request = reply.request as GatewayRequest
   const upstream = request.upstream as Upstream
@@ -222,7 +229,7 @@ function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { c
   const mapped = toGatewayError(code, upstream.name)
   const tried = request[kTried] ?? (request[kTried] = [])
   tried.push(backend)
-  lastError.set(request, mapped)
+  request[kLastError] = mapped
 
   const body = request[kSource] ?? request.body
   const safe = notSent
