@@ -6,6 +6,7 @@ import upstreams from './plugins/upstreams'
 import requestBody from './plugins/request-body'
 import errorHandler from './plugins/error-handler'
 import forward from './plugins/forward'
+import websocket from './plugins/websocket'
 import healthCheck from './plugins/health-check'
 import sticky from './plugins/sticky'
 import proxyRoutes from './routes/proxy'
@@ -41,6 +42,7 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(errorHandler)
   await fastify.register(requestBody, { retryBodyLimit: config.retryBodyLimit })
   await fastify.register(forward, { registry: fastify.gatehouse.registry })
+  await fastify.register(websocket)
   await fastify.register(healthCheck)
   await fastify.register(sticky)
   await fastify.register(rateLimit, { config })

@@ -2,6 +2,7 @@ import type { FastifyInstance, LogLevel } from 'fastify'
 import type { RouteOptions } from '../lib/config'
 import { forwardPath, hostPattern, routeMethods } from '../lib/route-table'
 import { ConfigError, NoServerAvailableError } from '../lib/errors'
+import { isUpgrade } from '../plugins/websocket'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -34,7 +35,9 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
             reply.header('retry-after', '1').send(new NoServerAvailableError(name))
             return reply
           }
-          reply.forward(upstream, forwardPath(request.url, stripPrefix))
+          const path = forwardPath(request.url, stripPrefix)
+          if (isUpgrade(request.raw)) reply.tunnel(upstream, path)
+          else reply.forward(upstream, path)
           return reply
         }
       })
