@@ -1,6 +1,10 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Upstream } from './upstream'
-import { snapshot } from './upstream-snapshot'
+import { snapshot, type ServerSnapshot, type UpstreamSnapshot } from './upstream-snapshot'
+
+type Labels = Record<string, string>
+/** The samples of one metric, from the state at scrape time. */
+type Samples = (upstreams: UpstreamSnapshot[]) => Iterable<[Labels, number]>
 
 /**
  * Prometheus metrics for the upstream groups, built with prom-client on a registry of our
@@ -11,77 +15,36 @@ export function createMetrics (upstreams: () => readonly Upstream[]): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' })
 
-  const state = () => snapshot(upstreams(), Date.now())
+  const define = (Kind: typeof Counter | typeof Gauge, name: string, help: string, labelNames: string[], samples: Samples) => {
+    new Kind({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect () {
+        // Counters only go up, but these are copies of totals kept elsewhere: reset, then add the total.
+        this.reset()
+        for (const [labels, value] of samples(snapshot(upstreams(), Date.now()))) this.inc(labels, value)
+      }
+    })
+  }
+  const perServer = (value: (s: ServerSnapshot) => number, extra?: (s: ServerSnapshot) => Labels): Samples => function * (state) {
+    for (const u of state) for (const s of u.servers) yield [{ upstream: u.name, server: s.id, ...extra?.(s) }, value(s)]
+  }
 
-  new Counter({
-    name: 'gatehouse_requests_total',
-    help: 'Requests answered, by upstream group and status class.',
-    labelNames: ['upstream', 'status'] as const,
-    registers: [registry],
-    collect () {
-      this.reset()
-      for (const u of state()) for (const [status, n] of Object.entries(u.responses)) this.inc({ upstream: u.name, status }, n)
-    }
+  define(Counter, 'gatehouse_requests_total', 'Requests answered, by upstream group and status class.', ['upstream', 'status'], function * (state) {
+    for (const u of state) for (const [status, n] of Object.entries(u.responses)) yield [{ upstream: u.name, status }, n]
   })
-  new Counter({
-    name: 'gatehouse_retries_total',
-    help: 'Attempts sent again to another server after a failure.',
-    labelNames: ['upstream'] as const,
-    registers: [registry],
-    collect () {
-      this.reset()
-      for (const u of state()) this.inc({ upstream: u.name }, u.retries)
-    }
+  define(Counter, 'gatehouse_retries_total', 'Attempts sent again to another server after a failure.', ['upstream'], function * (state) {
+    for (const u of state) yield [{ upstream: u.name }, u.retries]
   })
-  new Counter({
-    name: 'gatehouse_server_attempts_total',
-    help: 'Attempts sent to a server.',
-    labelNames: ['upstream', 'server'] as const,
-    registers: [registry],
-    collect () {
-      this.reset()
-      for (const u of state()) for (const s of u.servers) this.inc({ upstream: u.name, server: s.id }, s.attempts)
-    }
+  define(Gauge, 'gatehouse_upstream_ready_servers', 'Servers of the group that take requests now.', ['upstream'], function * (state) {
+    for (const u of state) yield [{ upstream: u.name }, u.ready]
   })
-  new Counter({
-    name: 'gatehouse_server_failures_total',
-    help: 'Attempts to a server that failed: refused, reset or timed out.',
-    labelNames: ['upstream', 'server'] as const,
-    registers: [registry],
-    collect () {
-      this.reset()
-      for (const u of state()) for (const s of u.servers) this.inc({ upstream: u.name, server: s.id }, s.failedAttempts)
-    }
-  })
-  new Gauge({
-    name: 'gatehouse_server_inflight',
-    help: 'Requests in flight to a server.',
-    labelNames: ['upstream', 'server'] as const,
-    registers: [registry],
-    collect () {
-      this.reset()
-      for (const u of state()) for (const s of u.servers) this.set({ upstream: u.name, server: s.id }, s.inflight)
-    }
-  })
-  new Gauge({
-    name: 'gatehouse_server_ready',
-    help: '1 when the server takes requests; 0 when unhealthy, ejected, on trial or draining.',
-    labelNames: ['upstream', 'server', 'state'] as const,
-    registers: [registry],
-    collect () {
-      this.reset()
-      for (const u of state()) for (const s of u.servers) this.set({ upstream: u.name, server: s.id, state: s.state }, s.state === 'ready' ? 1 : 0)
-    }
-  })
-  new Gauge({
-    name: 'gatehouse_upstream_ready_servers',
-    help: 'Servers of the group that take requests now.',
-    labelNames: ['upstream'] as const,
-    registers: [registry],
-    collect () {
-      this.reset()
-      for (const u of state()) this.set({ upstream: u.name }, u.ready)
-    }
-  })
+  define(Counter, 'gatehouse_server_attempts_total', 'Attempts sent to a server.', ['upstream', 'server'], perServer(s => s.attempts))
+  define(Counter, 'gatehouse_server_failures_total', 'Attempts to a server that failed: refused, reset or timed out.', ['upstream', 'server'], perServer(s => s.failedAttempts))
+  define(Gauge, 'gatehouse_server_inflight', 'Requests in flight to a server (open WebSocket tunnels included).', ['upstream', 'server'], perServer(s => s.inflight))
+  define(Gauge, 'gatehouse_server_ready', '1 when the server takes requests; 0 when unhealthy, ejected, on trial or draining.', ['upstream', 'server', 'state'],
+    perServer(s => s.state === 'ready' ? 1 : 0, s => ({ state: s.state })))
   return registry
 }
