@@ -54,6 +54,22 @@ export class Upstream {
     return chosen
   }
 
+  /** A failed attempt (refused, reset, timed out): counted, and passive ejection applied. True when it ejected the server. */
+  attemptFailed (backend: Backend, now: number): boolean {
+    backend.failedAttempts++
+    return this.backends.recordFailure(backend, now)
+  }
+
+  /**
+   * Whether a request that has failed on `failed` servers may try another: within the
+   * group's `retries` and its retry budget. A granted retry is counted.
+   */
+  mayRetry (failed: number): boolean {
+    if (failed > this.options.retries || !this.budget.tryAcquire()) return false
+    this.retries++
+    return true
+  }
+
   /** Applies a reloaded config for this group, keeping the state of unchanged servers. */
   update (options: UpstreamOptions): { added: Backend[], removed: Backend[] } {
     this.options = options

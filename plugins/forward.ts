@@ -1,12 +1,14 @@
 import fp from 'fastify-plugin'
 import replyFrom from '@fastify/reply-from'
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest, RawServerBase } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RawServerBase, onResponseHookHandler } from 'fastify'
 import type { Backend } from '../lib/backend'
 import type { Upstream } from '../lib/upstream'
 import type { UpstreamRegistry } from '../lib/upstream-registry'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
-import { BadRequestError, BadGatewayError, ConnectTimeoutError, GatewayTimeoutError, NoServerAvailableError } from '../lib/errors'
+import { BadRequestError, NoServerAvailableError } from '../lib/errors'
+import { gatewayError, neverSent } from '../lib/attempt-failure'
+import { toArray } from '../lib/to-array'
 import { isReplayable, isStream, isUnread } from './request-body'
 import { BodyView } from '../lib/body-view'
 import type { Readable } from 'node:stream'
@@ -33,12 +35,6 @@ export interface ForwardOptions {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
-
-// Failures that happen before a single byte of the request left: any method may go to
-// another server after them. Everything else (reset, timeout after sending) may have
-// reached the application, so only idempotent methods are retried.
-const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL'])
-const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'])
 
 const kTried = Symbol('gatehouse.tried')
 const kPath = Symbol('gatehouse.path')
@@ -97,9 +93,12 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
     done(null, payload)
   })
 
-  fastify.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.config.gatehouse
-    if (route !== undefined) {
+  // The access line and the counts hang on each gateway route, with its config in the
+  // closure: reading request.routeOptions per request would build a fresh object each time.
+  fastify.addHook('onRoute', routeOptions => {
+    const route = routeOptions.config?.gatehouse
+    if (route === undefined) return
+    const accessLog: onResponseHookHandler = (request, reply, done) => {
       // A request a policy refused (429) never reached the handler; it is logged and counted all the same.
       const upstream = request.upstream ?? fastify.gatehouse.registry.get(route.upstream)
       if (upstream !== undefined) upstream.responses[Math.floor(reply.statusCode / 100)]++
@@ -112,8 +111,9 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
         responseTime: reply.elapsedTime,
         requestId: request.requestId
       }, request.upstream === null ? 'refused' : 'proxied')
+      done()
     }
-    done()
+    routeOptions.onResponse = [...toArray(routeOptions.onResponse), accessLog]
   })
 
   fastify.decorateReply('forward', function (this: FastifyReply, upstream: Upstream, path: string) {
@@ -133,13 +133,7 @@ function attempt (reply: FastifyReply, request: GatewayRequest): void {
   const preferred = request.preferredBackend === null ? undefined : upstream.backends.get(request.preferredBackend)
   const backend = upstream.select(request, tried, preferred)
   if (backend === undefined) {
-    if (tried !== undefined) {
-      // Every server we may try has failed this request: the last failure is the answer.
-      reply.send(request[kLastError] ?? new BadGatewayError(upstream.name))
-      return
-    }
-    // Nothing to wait for: answer at once rather than after a timeout (issue #3).
-    reply.header('retry-after', '1').send(new NoServerAvailableError(upstream.name))
+    answerNoServer(reply, upstream, request[kLastError] ?? undefined)
     return
   }
   request.backend = backend
@@ -219,24 +213,17 @@ function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { c
   const backend = request.backend as Backend
   release(request)
 
-  backend.failedAttempts++
   const code = error.cause?.code ?? error.code ?? ''
-  const notSent = NOT_SENT.has(code)
-  const ejected = upstream.backends.recordFailure(backend, Date.now())
-  if (ejected) {
-    request.log.warn({ upstream: upstream.name, server: backend.id, reason: code, failTimeout: upstream.options.passive.failTimeout }, 'server ejected after failed attempts')
-  }
-  const mapped = toGatewayError(code, upstream.name)
+  const mapped = failAttempt(request, upstream, backend, code)
   const tried = request[kTried] ?? (request[kTried] = [])
   tried.push(backend)
   request[kLastError] = mapped
 
   const body = request[kSource] ?? request.body
-  const safe = notSent
+  const safe = neverSent(code)
     ? isReplayable(body) || isUnread(body)
     : IDEMPOTENT.has(request.method) && isReplayable(body)
-  if (!reply.sent && !request.raw.aborted && safe && tried.length <= upstream.options.retries && upstream.budget.tryAcquire()) {
-    upstream.retries++
+  if (!reply.sent && !request.raw.aborted && safe && upstream.mayRetry(tried.length)) {
     request.server.log.info({ reqId: request.id, upstream: upstream.name, server: backend.id, reason: code }, 'retrying on another server')
     attempt(reply, request)
     return
@@ -247,10 +234,24 @@ function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { c
   reply.send(mapped)
 }
 
-function toGatewayError (code: string, upstream: string): Error {
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new ConnectTimeoutError(upstream)
-  if (TIMEOUTS.has(code)) return new GatewayTimeoutError(upstream)
-  return new BadGatewayError(upstream)
+/**
+ * Books a failed attempt on its server (counts, passive ejection, one warning when it
+ * ejects) and returns what the client gets if no retry follows. Shared with the WebSocket tunnel.
+ */
+export function failAttempt (request: FastifyRequest, upstream: Upstream, backend: Backend, code: string): Error {
+  if (upstream.attemptFailed(backend, Date.now())) {
+    request.log.warn({ upstream: upstream.name, server: backend.id, reason: code, failTimeout: upstream.options.passive.failTimeout }, 'server ejected after failed attempts')
+  }
+  return gatewayError(code, upstream.name)
+}
+
+/**
+ * No server may take the request. After failed attempts the last failure is the answer;
+ * with none, nothing is worth waiting for: 503 at once (issue #3).
+ */
+export function answerNoServer (reply: FastifyReply, upstream: Upstream, lastFailure: Error | undefined): void {
+  if (lastFailure !== undefined) reply.send(lastFailure)
+  else reply.header('retry-after', '1').send(new NoServerAvailableError(upstream.name))
 }
 
 function release (request: GatewayRequest): void {

@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin'
 import cookie, { Signer } from '@fastify/cookie'
 import { createHmac } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify'
+import { toArray } from '../lib/to-array'
 import type { Backend } from '../lib/backend'
 import type { StickyOptions } from '../lib/config'
 import type { Upstream } from '../lib/upstream'
@@ -46,10 +47,17 @@ async function sticky (fastify: FastifyInstance) {
 
   fastify.decorateRequest(kSticky, null)
 
-  fastify.addHook('preHandler', (request, reply, done) => {
-    const name = request.routeOptions.config.gatehouse?.upstream
-    const options = name === undefined ? undefined : fastify.gatehouse.config.upstreams.get(name)?.sticky
-    const upstream = name === undefined ? undefined : fastify.gatehouse.registry.get(name)
+  // A preHandler on each gateway route, its upstream's name in the closure (request.routeOptions
+  // would build a fresh object per request). Whether that upstream is sticky is looked up per
+  // request, so that a reload turning stickiness on or off applies at once.
+  fastify.addHook('onRoute', routeOptions => {
+    const route = routeOptions.config?.gatehouse
+    if (route !== undefined) routeOptions.preHandler = [...toArray(routeOptions.preHandler), stickyHint(route.upstream)]
+  })
+
+  const stickyHint = (name: string): preHandlerHookHandler => (request, reply, done) => {
+    const options = fastify.gatehouse.config.upstreams.get(name)?.sticky
+    const upstream = fastify.gatehouse.registry.get(name)
     if (options === undefined || upstream === undefined || secret() === undefined) {
       done()
       return
@@ -69,7 +77,7 @@ async function sticky (fastify: FastifyInstance) {
       }
     }
     done()
-  })
+  }
 
   fastify.addHook('onError', (request, reply, error, done) => {
     const state = request[kSticky]

@@ -6,7 +6,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Backend } from '../lib/backend'
 import type { Upstream } from '../lib/upstream'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
-import { BadGatewayError, ConnectTimeoutError, GatewayTimeoutError, NoServerAvailableError } from '../lib/errors'
+import { neverSent } from '../lib/attempt-failure'
+import { answerNoServer, failAttempt } from './forward'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -71,6 +72,7 @@ async function websocket (fastify: FastifyInstance) {
     const request = reply.request
     const raw = request.raw as UpgradeRequest
     const tried: Backend[] = []
+    let lastFailure: Error | undefined
     const query = raw.url?.includes('?') === true ? raw.url.slice(raw.url.indexOf('?')) : ''
     request.upstream = upstream
 
@@ -78,8 +80,7 @@ async function websocket (fastify: FastifyInstance) {
       const preferred = request.preferredBackend === null ? undefined : upstream.backends.get(request.preferredBackend)
       const backend = upstream.select(request, tried, preferred)
       if (backend === undefined) {
-        if (tried.length > 0) reply.send(new BadGatewayError(upstream.name))
-        else reply.header('retry-after', '1').send(new NoServerAvailableError(upstream.name))
+        answerNoServer(reply, upstream, lastFailure)
         return
       }
       request.backend = backend
@@ -116,19 +117,13 @@ async function websocket (fastify: FastifyInstance) {
       out.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer)
         release()
-        backend.failedAttempts++
-        upstream.backends.recordFailure(backend, Date.now())
-        tried.push(backend)
-        const notSent = err.code === 'ECONNREFUSED' || err.code === 'UND_ERR_CONNECT_TIMEOUT'
-        if (!reply.sent && notSent && tried.length <= upstream.options.retries && upstream.budget.tryAcquire()) {
-          upstream.retries++
-          attempt()
-          return
-        }
         if (reply.sent) return
-        if (err.code === 'UND_ERR_CONNECT_TIMEOUT') reply.send(new ConnectTimeoutError(upstream.name))
-        else if (err.code === 'UND_ERR_HEADERS_TIMEOUT') reply.send(new GatewayTimeoutError(upstream.name))
-        else reply.send(new BadGatewayError(upstream.name))
+        const code = err.code ?? ''
+        lastFailure = failAttempt(request, upstream, backend, code)
+        tried.push(backend)
+        // Only an upgrade that never reached a backend goes to another: one that did may have opened a session.
+        if (neverSent(code) && upstream.mayRetry(tried.length)) attempt()
+        else reply.send(lastFailure)
       })
 
       // The backend declined the upgrade: its answer goes to the client as a plain response.
