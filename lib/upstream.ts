@@ -6,6 +6,14 @@ import type { UpstreamOptions } from './config'
 import { compileHashKey, type KeyExtractor, type KeySource } from './hash-key'
 import { RetryBudget } from './retry-budget'
 
+/** What a selection must respect beyond readiness, as Pingora's select_with and Envoy's load-balancer context carry it. */
+export interface SelectContext {
+  /** Servers this request already failed on: never chosen again for it. */
+  tried?: readonly Backend[]
+  /** A server the request would like (the sticky hint), taken while it is a candidate. */
+  preferred?: Backend
+}
+
 /**
  * One upstream group: its servers (BackendSet, which alone decides readiness), a balancer
  * that chooses among the ready ones, and the retry budget shared by its requests.
@@ -38,7 +46,7 @@ export class Upstream {
    * backup not yet tried. `preferred` (a sticky hint) wins when it is among those.
    * Returns undefined when no server can take the request.
    */
-  select (req: KeySource, tried?: readonly Backend[], preferred?: Backend): Backend | undefined {
+  select (req: KeySource, { tried, preferred }: SelectContext = {}): Backend | undefined {
     const ready = this.backends.ready(Date.now())
     let candidates = withoutTried(ready.primary, tried)
     if (candidates.length === 0) candidates = withoutTried(ready.backup, tried)

@@ -131,7 +131,7 @@ function attempt (reply: FastifyReply, request: GatewayRequest): void {
   const upstream = request.upstream as Upstream
   const tried = request[kTried] ?? undefined
   const preferred = request.preferredBackend === null ? undefined : upstream.backends.get(request.preferredBackend)
-  const backend = upstream.select(request, tried, preferred)
+  const backend = upstream.select(request, { tried, preferred })
   if (backend === undefined) {
     answerNoServer(reply, upstream, request[kLastError] ?? undefined)
     return

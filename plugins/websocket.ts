@@ -78,7 +78,7 @@ async function websocket (fastify: FastifyInstance) {
 
     const attempt = (): void => {
       const preferred = request.preferredBackend === null ? undefined : upstream.backends.get(request.preferredBackend)
-      const backend = upstream.select(request, tried, preferred)
+      const backend = upstream.select(request, { tried, preferred })
       if (backend === undefined) {
         answerNoServer(reply, upstream, lastFailure)
         return

@@ -1,0 +1,87 @@
+import type { Backend } from './backend'
+import type { KeySource } from './hash-key'
+import type { Upstream } from './upstream'
+import { gatewayError, neverSent } from './attempt-failure'
+import { NoServerAvailableError } from './errors'
+
+/** What the request could survive being sent again with, decided by the caller who knows the body. */
+export interface Resend {
+  /** The request can go out again if none of it was sent (the body is held, or still unread). */
+  ifNotSent: boolean
+  /** The request can go out again even though it reached a backend (idempotent, body held). */
+  ifSent: boolean
+}
+
+export interface Failure {
+  /** Another server may be tried now: the request is safe to resend and the retry is within `retries` and the budget. */
+  retry: boolean
+  /** What the client gets when no retry follows: 502 or 504, naming the group. */
+  error: Error
+  /** This failure ejected the server (passive health): worth one warning. */
+  ejected: boolean
+}
+
+/**
+ * One request's way through an upstream group: which servers it was sent to, which one
+ * holds it now, and what the client gets when it cannot go anywhere else. The HTTP
+ * forwarder and the WebSocket tunnel drive the same loop through it: next(), then
+ * succeeded() or failed(), and release() when the exchange is over, so the failover rules
+ * (never a server twice, the retry budget, what may be replayed) live in one place.
+ */
+export class Attempt {
+  /** Servers this request failed on, in order. */
+  readonly tried: Backend[] = []
+  /** The server of the current (or last) attempt. */
+  backend: Backend | null = null
+  private lastError: Error | null = null
+  private inflight = false
+
+  constructor (readonly upstream: Upstream, private readonly source: KeySource, private readonly preferred: string | null) {
+    upstream.budget.recordRequest()
+  }
+
+  /** Picks a server not yet tried (the sticky hint first, while it is ready) and books it in flight; undefined when none is left. */
+  next (): Backend | undefined {
+    const preferred = this.preferred === null ? undefined : this.upstream.backends.get(this.preferred)
+    const backend = this.upstream.select(this.source, { tried: this.tried, preferred })
+    if (backend === undefined) return undefined
+    this.backend = backend
+    this.inflight = true
+    backend.inflight++
+    backend.attempts++
+    return backend
+  }
+
+  /** The answer when next() found no server: the last failure, or 503 when nothing was tried (issue #3: no waiting). */
+  noServer (): Error {
+    return this.lastError ?? new NoServerAvailableError(this.upstream.name)
+  }
+
+  /** The current server answered: it counts towards its passive health. */
+  succeeded (): void {
+    if (this.backend !== null) this.upstream.backends.recordSuccess(this.backend)
+  }
+
+  /**
+   * The current attempt failed with `code` (undici's or Node's error code). Books it on the
+   * server (counts, passive ejection), releases it, and says whether another may be tried.
+   */
+  failed (code: string, resend: Resend): Failure {
+    const backend = this.backend as Backend
+    this.release()
+    const ejected = this.upstream.attemptFailed(backend, Date.now())
+    this.tried.push(backend)
+    const error = gatewayError(code, this.upstream.name)
+    this.lastError = error
+    const safe = neverSent(code) ? resend.ifNotSent : resend.ifSent
+    return { retry: safe && this.upstream.mayRetry(this.tried.length), error, ejected }
+  }
+
+  /** The exchange with the current server is over (answered, failed or abandoned); safe to call twice. */
+  release (): void {
+    if (this.inflight) {
+      this.inflight = false
+      ;(this.backend as Backend).inflight--
+    }
+  }
+}
