@@ -1,6 +1,6 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { BadRequestError, ClientTimeoutError, HeadersTooLargeError, NotImplementedError } from '../lib/errors'
+import { BadRequestError, ClientTimeoutError, HeadersTooLargeError } from '../lib/errors'
 
 const kRefused = Symbol('gatehouse.refused')
 
@@ -58,11 +58,10 @@ function errorAnswer (err: NodeJS.ErrnoException): string {
     ? new ClientTimeoutError()
     : err.code === 'HPE_HEADER_OVERFLOW'
       ? new HeadersTooLargeError()
-      // Node's parser refuses every Transfer-Encoding that does not end in a single chunked
-      // (`identity`, `chunked, gzip`, chunked twice); RFC 9112 §6.1 answers an unknown coding with 501.
-      : err.code === 'HPE_INVALID_TRANSFER_ENCODING'
-        ? new NotImplementedError('transfer codings other than chunked')
-        : new BadRequestError('malformed HTTP request')
+      // Also a Transfer-Encoding that does not end in one chunked (`identity`, `chunked, gzip`,
+      // chunked twice), which Node's parser refuses: RFC 9112 §6.3 says 400 (MUST), the body's
+      // length being unknown. Codings before a final chunked reach plugins/strict-http.ts (501).
+      : new BadRequestError('malformed HTTP request')
   const status = error.statusCode as number
   const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], code: error.code, message: error.message })
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\n` +

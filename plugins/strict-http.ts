@@ -50,11 +50,12 @@ export function screenRequest (req: IncomingMessage, res: ServerResponse): boole
   const url = req.url ?? ''
   try {
     checkHost(req)
-    // RFC 9112 §6.1: a server that receives a transfer coding it does not understand
-    // SHOULD answer 501. Node's parser decodes `gzip, chunked` as chunked and drops the gzip;
-    // every other combination it already refuses (see plugins/client-error.ts).
     const te = req.headers['transfer-encoding']
     if (te !== undefined && te !== 'chunked' && te.toLowerCase() !== 'chunked') {
+      // RFC 9112 §6.3: in a request whose final coding is not chunked, the body's length
+      // cannot be known: 400 (MUST). Otherwise, §6.1: a coding the server does not
+      // understand gets 501. Node's parser decodes `gzip, chunked` as chunked and would drop the gzip.
+      if (te.slice(te.lastIndexOf(',') + 1).trim().toLowerCase() !== 'chunked') throw new TargetError('chunked must be the final transfer coding')
       answer(res, new NotImplementedError('transfer codings other than chunked'))
       return false
     }

@@ -42,12 +42,30 @@ export async function rawRequest (port: number, bytes: string | Buffer, opts: { 
   return { text, closed, statuses: statuses(text) }
 }
 
-/** The status codes of every response in a raw byte stream (status lines only at line starts). */
+/**
+ * The status codes of the responses in a raw byte stream, in order, read by their framing
+ * (Content-Length, or chunked), so that a body that quotes a status line is not counted.
+ */
 export function statuses (text: string): number[] {
   const out: number[] = []
-  const re = /(?:^|\r\n)HTTP\/1\.[01] (\d{3}) /g
-  let m: RegExpExecArray | null
-  while ((m = re.exec(text)) !== null) out.push(Number(m[1]))
+  let at = 0
+  while (at < text.length) {
+    const m = /^HTTP\/1\.[01] (\d{3}) /.exec(text.slice(at, at + 13))
+    const end = text.indexOf('\r\n\r\n', at)
+    if (m === null || end === -1) break
+    out.push(Number(m[1]))
+    const head = text.slice(at, end)
+    at = end + 4
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head)
+    if (length !== null) {
+      at += Number(length[1])
+    } else if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+      const last = text.indexOf('\r\n0\r\n\r\n', at - 2)
+      at = last === -1 ? text.length : last + 7
+    } else if (!/^HTTP\/1\.[01] (1\d\d|204|304) /.test(head)) {
+      break
+    }
+  }
   return out
 }
 
