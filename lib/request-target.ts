@@ -4,8 +4,9 @@
 
 /** A request target that Gatehouse refuses; `reason` is safe to show the client. */
 export class TargetError extends Error {
-  constructor (readonly reason: string, readonly status = 400) {
+  constructor (readonly reason: string) {
     super(reason)
+    this.name = 'TargetError'
   }
 }
 
