@@ -120,8 +120,9 @@ export async function startRecordingBackend (t: Test): Promise<RecordingBackend>
         const line = head.slice(0, head.indexOf('\r\n'))
         lines.push(line)
         heads.push(head)
-        const body = line
-        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`, 'latin1')
+        // A HEAD answer has no body (RFC 9110 §9.3.2): writing one would break the framing.
+        const body = line.startsWith('HEAD ') ? '' : line
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(line, 'latin1')}\r\n\r\n${body}`, 'latin1')
       }
     })
   })
