@@ -1,11 +1,11 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startGateway } from '../helper'
 import { lastBody, rawRequest, request, startRecordingBackend, type RecordingBackend } from './raw'
 
 // Issue 7, items 1 and 7: the path a backend receives is exactly the path routed (less
 // stripPrefix), byte for byte, with the raw query; `\`, dot segments and bad encodings are refused.
 
-async function setup (tt: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<{ port: number, backend: RecordingBackend }> {
+async function setup (tt: Test): Promise<{ port: number, backend: RecordingBackend }> {
   const backend = await startRecordingBackend(tt)
   const gw = await startGateway(tt, {
     upstreams: { app: { servers: [{ url: backend.url }] } },
@@ -20,7 +20,7 @@ async function setup (tt: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<
   return { port: gw.port, backend }
 }
 
-async function refused (tt: Parameters<Parameters<typeof t.test>[1]>[0], port: number, backend: RecordingBackend, bytes: string, code = 'GH_BAD_REQUEST'): Promise<void> {
+async function refused (tt: Test, port: number, backend: RecordingBackend, bytes: string, code = 'GH_BAD_REQUEST'): Promise<void> {
   const answer = await rawRequest(port, bytes)
   tt.same(answer.statuses, [400], answer.text)
   tt.equal(JSON.parse(lastBody(answer.text)).code, code)
@@ -28,7 +28,7 @@ async function refused (tt: Parameters<Parameters<typeof t.test>[1]>[0], port: n
   tt.same(backend.lines, [], 'nothing reached the backend')
 }
 
-async function forwarded (tt: Parameters<Parameters<typeof t.test>[1]>[0], port: number, backend: RecordingBackend, line: string, expected: string, headers?: string[], body?: string): Promise<void> {
+async function forwarded (tt: Test, port: number, backend: RecordingBackend, line: string, expected: string, headers?: string[], body?: string): Promise<void> {
   const answer = await rawRequest(port, request(line, headers, body))
   tt.same(answer.statuses, [200], answer.text)
   tt.same(backend.lines, [expected])
