@@ -13,6 +13,7 @@ import proxyRoutes from './routes/proxy'
 import rateLimit from './plugins/rate-limit'
 import signals from './plugins/signals'
 import admin from './plugins/admin'
+import strictHttp from './plugins/strict-http'
 
 export type { GatehouseConfig } from './lib/config'
 export type { Gatehouse } from './plugins/upstreams'
@@ -32,6 +33,8 @@ const FASTIFY_PLUGIN_KEYS = ['prefix', 'logLevel', 'logSerializers']
  */
 async function gatehousePlugin (fastify: FastifyInstance, opts: Partial<GatehouseConfig> & { prefix?: string }) {
   const { config, file } = resolveConfig(opts)
+  // Server-wide, before routing: protocol checks and target normalisation (issue 7).
+  await fastify.register(strictHttp)
   await fastify.register(upstreams, { config })
   await fastify.register(gateway, { prefix: opts.prefix, config, file })
 }

@@ -1,4 +1,5 @@
 import { Pool, type Dispatcher } from 'undici'
+import { applyTarget } from './upstream-target'
 
 export interface PoolOptions {
   connections: number
@@ -21,6 +22,7 @@ export class OriginPools {
 
   /** reply-from's requestable interface. */
   request (opts: Dispatcher.RequestOptions & { origin: string }, cb: (err: Error | null, data?: Dispatcher.ResponseData) => void): void {
+    applyTarget(opts)
     const entry = this.pools.get(opts.origin)
     if (entry === undefined) {
       // Only a backend that a reload removed between selection and dispatch gets here; nothing was sent.

@@ -21,10 +21,20 @@ export function compileRateLimitKey (spec: string): (request: FastifyRequest) =>
   const space = name === 'ip' ? 'header-ip' : name
   return request => {
     const raw = request.headers[name]
-    const value = Array.isArray(raw) ? raw.join(',') : raw
+    let value = Array.isArray(raw) ? raw[0] : raw
+    // Node joins a header sent twice into "A, A": a fresh key per repetition, a way around
+    // the limit. The first line counts, as for a header sent once (issue 7).
+    if (value !== undefined && value.includes(',')) value = firstLine(request.raw.rawHeaders, name) ?? value
     if (value === undefined || value.trim() === '') return byAddress(request)
     return `${space}:${value.length > MAX_KEY_VALUE ? digest(value) : value}`
   }
+}
+
+function firstLine (rawHeaders: string[], name: string): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].length === name.length && rawHeaders[i].toLowerCase() === name) return rawHeaders[i + 1]
+  }
+  return undefined
 }
 
 function byAddress (request: FastifyRequest): string {

@@ -11,6 +11,7 @@ import { gatewayError, neverSent } from '../lib/attempt-failure'
 import { toArray } from '../lib/to-array'
 import { isReplayable, isStream, isUnread } from './request-body'
 import { BodyView } from '../lib/body-view'
+import { carryTarget } from '../lib/upstream-target'
 import type { Readable } from 'node:stream'
 
 declare module 'fastify' {
@@ -182,12 +183,18 @@ function rewriteRequestHeaders (request: FastifyRequest, headers: Record<string,
     // Fastify never reads a GET body, so none is sent; a length would make the backend wait for it.
     headers['content-length'] = undefined
   }
-  return forwardRequestHeaders(headers, {
+  const out = forwardRequestHeaders(headers, {
     ip: request.ip,
     protocol: request.protocol,
     host: request.headers.host,
     requestId: request.requestId
-  }, (request.upstream as Upstream).options.preserveHost) as Record<string, string>
+  }, (request.upstream as Upstream).options.preserveHost)
+  // The backend gets the routed path (less stripPrefix) and the raw query, byte for byte.
+  const url = request.url
+  const q = url.indexOf('?')
+  const path = (request as GatewayRequest)[kPath]
+  carryTarget(out, q === -1 ? path : path + url.slice(q))
+  return out as Record<string, string>
 }
 
 function rewriteHeaders (headers: Record<string, string | string[] | undefined>, request?: FastifyRequest) {

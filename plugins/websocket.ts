@@ -8,6 +8,7 @@ import type { Upstream } from '../lib/upstream'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
 import { neverSent } from '../lib/attempt-failure'
 import { answerNoServer, failAttempt } from './forward'
+import { screenRequest } from './strict-http'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -59,7 +60,8 @@ async function websocket (fastify: FastifyInstance) {
     // HTTP handling with the upgrade, so nothing else would ever close it.
     res.shouldKeepAlive = false
     res.once('finish', () => socket.end())
-    fastify.routing(req, res)
+    // Upgrades skip the server's 'request' listener, and with it the protocol checks.
+    if (screenRequest(req, res)) fastify.routing(req, res)
   }
 
   fastify.addHook('preClose', async () => {
@@ -103,7 +105,8 @@ async function websocket (fastify: FastifyInstance) {
       headers.connection = 'upgrade'
       headers.upgrade = raw.headers.upgrade
       const out: ClientRequest = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
-        method: raw.method, headers: headers as Record<string, string>, agent: false
+        // The routed path and raw query as they are: the URL's own pathname would be a WHATWG resolution of it.
+        method: raw.method, path: path + query, headers: headers as Record<string, string>, agent: false
       })
       // Connect, then the answer to the upgrade, each within the upstream's timeouts; an open tunnel has none.
       const { connect, response } = upstream.options.timeouts

@@ -1,0 +1,118 @@
+import fp from 'fastify-plugin'
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { FastifyInstance } from 'fastify'
+import { absoluteTarget, isValidHost, originTarget, TargetError } from '../lib/request-target'
+import { BadRequestError, NotImplementedError } from '../lib/errors'
+import { onClientError } from './client-error'
+
+const kStrict = Symbol.for('gatehouse.strictHttp')
+
+// What `OPTIONS *` answers: every method a Gatehouse route may take (lib/route-table.ts).
+const ALLOW = 'DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT'
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void
+
+/**
+ * Protocol checks that must run before Fastify routes a request: Fastify matches the route
+ * before any hook runs, and rewriteUrl is a server option a plugin cannot set. So at
+ * registration this wraps the server's 'request' listener (Fastify's handler): each request
+ * is screened (screenRequest below) and then handed to Fastify, or answered here. It also
+ * replaces the server's 'clientError' listener (see plugins/client-error.ts).
+ *
+ * Both are properties of the HTTP server, not of an encapsulation context: in plugin mode
+ * they apply to the host app's routes too, which is what protocol errors call for. A server
+ * is wrapped once however many times Gatehouse is registered on it.
+ */
+async function strictHttp (fastify: FastifyInstance) {
+  const server = fastify.server as Server & { [kStrict]?: true }
+  if (server[kStrict] === true) return
+  server[kStrict] = true
+
+  const handlers = server.listeners('request') as Listener[]
+  server.removeAllListeners('request')
+  const handler = handlers.length === 1 ? handlers[0] : (req: IncomingMessage, res: ServerResponse) => { for (const h of handlers) h.call(server, req, res) }
+  server.on('request', function screened (req: IncomingMessage, res: ServerResponse) {
+    if (screenRequest(req, res)) handler.call(server, req, res)
+  })
+
+  server.removeAllListeners('clientError')
+  server.on('clientError', onClientError)
+}
+
+/**
+ * Checks one HTTP/1 request before routing and normalises its target in place (req.url,
+ * and req.headers.host for an absolute-form target). Returns false when it answered the
+ * request itself: an error (with `Connection: close`), or `OPTIONS *`. Also used for
+ * upgrade requests, which Node hands to 'upgrade' listeners instead (plugins/websocket.ts).
+ */
+export function screenRequest (req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.httpVersionMajor > 1) return true
+  const url = req.url ?? ''
+  try {
+    checkHost(req)
+    const te = req.headers['transfer-encoding']
+    if (te !== undefined && te !== 'chunked' && te.toLowerCase() !== 'chunked') {
+      // RFC 9112 §6.3: in a request whose final coding is not chunked, the body's length
+      // cannot be known: 400 (MUST). Otherwise, §6.1: a coding the server does not
+      // understand gets 501. Node's parser decodes `gzip, chunked` as chunked and would drop the gzip.
+      if (te.slice(te.lastIndexOf(',') + 1).trim().toLowerCase() !== 'chunked') throw new TargetError('chunked must be the final transfer coding')
+      answer(res, new NotImplementedError('transfer codings other than chunked'))
+      return false
+    }
+    let target: string
+    const first = url.charCodeAt(0)
+    if (first === 47 /* / */) {
+      target = originTarget(url)
+    } else if (url === '*') {
+      // RFC 9110 §9.3.7: `OPTIONS *` asks about the server, not a resource; only OPTIONS may use it.
+      if (req.method !== 'OPTIONS') throw new TargetError('asterisk-form is only for OPTIONS')
+      res.writeHead(200, { allow: ALLOW, 'content-length': '0' }).end()
+      return false
+    } else {
+      // RFC 9112 §3.2.2: the target's authority replaces Host.
+      const absolute = absoluteTarget(url)
+      req.headers.host = absolute.host
+      target = absolute.target
+    }
+    if (target !== url) req.url = target
+    return true
+  } catch (err) {
+    if (!(err instanceof TargetError)) throw err
+    answer(res, new BadRequestError(err.reason))
+    return false
+  }
+}
+
+/**
+ * RFC 9112 §3.2: a request with more than one Host line, or an invalid Host value, MUST get
+ * 400. Node keeps the first Host silently, so the lines are counted in rawHeaders. An
+ * absolute-form target's authority replaces the value later, but a second line still fails.
+ */
+function checkHost (req: IncomingMessage): void {
+  const raw = req.rawHeaders
+  let lines = 0
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]
+    if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host')) lines++
+  }
+  if (lines > 1) throw new TargetError('more than one Host header')
+  const host = req.headers.host
+  if (host !== undefined && !isValidHost(host) && !isAbsoluteForm(req.url ?? '')) throw new TargetError('invalid Host header')
+}
+
+function isAbsoluteForm (url: string): boolean {
+  return url.charCodeAt(0) !== 47 && url !== '*'
+}
+
+/** The gateway's JSON error shape, and the connection closed after it, as nginx does after a 400. */
+function answer (res: ServerResponse, err: { statusCode?: number, code: string, message: string }): void {
+  const status = err.statusCode ?? 400
+  const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], code: err.code, message: err.message })
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close'
+  }).end(body)
+}
+
+export default fp(strictHttp, { fastify: '5.x', name: 'gatehouse-strict-http' })
