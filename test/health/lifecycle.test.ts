@@ -35,10 +35,12 @@ t.test('closing the gateway stops the checks', async t => {
   const a = await startBackend(t, 'a')
   serveHealth(a)
   const gw = await startLoggedGateway(t, {
-    upstreams: { u: { servers: [{ url: a.url }], healthCheck: fastCheck({ interval: 30, timeout: 25 }) } },
+    upstreams: { u: { servers: [{ url: a.url }], healthCheck: fastCheck({ interval: 30, timeout: 500 }) } },
     routes: route
   })
   await waitFor(() => healthHits(a) >= 3, { what: 'checks to run' })
+  // The timeout is well above what a busy machine takes to answer: a spurious 'timeout' before
+  // close would fail the assertions about after close.
   await gw.app.close()
   // A check already on the wire when close began may still land: wait until none has for a
   // while, then watch several intervals (30 ms) for one that should not come.
