@@ -1,11 +1,9 @@
 import fp from 'fastify-plugin'
-import cookie, { Signer } from '@fastify/cookie'
-import { createHmac } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify'
+import cookie from '@fastify/cookie'
+import type { FastifyInstance, FastifyReply, preHandlerHookHandler } from 'fastify'
 import { toArray } from '../lib/to-array'
-import type { Backend } from '../lib/backend'
 import type { StickyOptions } from '../lib/config'
-import type { Upstream } from '../lib/upstream'
+import { TokenCache, encodeClaim, readClaim, reloadableSigner, sharedCookieNames, takeCookie } from '../lib/sticky-cookie'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -64,11 +62,10 @@ async function sticky (fastify: FastifyInstance) {
     }
     const state: StickyState = { options, server: null, renew: false, failed: false }
     request[kSticky] = state
-    const raw = takeCookie(request, options.cookie)
+    const raw = takeCookie(request.raw.headers, options.cookie)
     if (raw !== undefined) {
       const now = Date.now()
       const claim = readClaim(fastify.unsignCookie(raw), now)
-      // Looked up among the group's current servers, so a server a reload removed is simply unknown.
       const server = claim === undefined ? undefined : tokens.find(upstream, claim.token)
       if (claim !== undefined && server !== undefined) {
         state.server = server.id
@@ -102,7 +99,7 @@ async function sticky (fastify: FastifyInstance) {
 
 function setStickyCookie (fastify: FastifyInstance, reply: FastifyReply, options: StickyOptions, token: string): void {
   const expires = Date.now() + options.ttl
-  const value = fastify.signCookie(`${token}.${expires.toString(36)}`)
+  const value = fastify.signCookie(encodeClaim({ token, expires }))
   reply.header('set-cookie', fastify.serializeCookie(options.cookie, value, {
     path: '/',
     // A Max-Age of 0 would delete the cookie at once; the signed expiry is the precise limit.
@@ -113,106 +110,10 @@ function setStickyCookie (fastify: FastifyInstance, reply: FastifyReply, options
   }))
 }
 
-/** The opaque server id and expiry a cookie carries, or undefined for a tampered, malformed or expired one. */
-function readClaim (unsigned: { valid: boolean, value: string | null }, now: number): { token: string, expires: number } | undefined {
-  if (!unsigned.valid || unsigned.value === null) return undefined
-  const dot = unsigned.value.indexOf('.')
-  if (dot <= 0) return undefined
-  const expires = parseInt(unsigned.value.slice(dot + 1), 36)
-  if (!Number.isSafeInteger(expires) || expires <= now) return undefined
-  return { token: unsigned.value.slice(0, dot), expires }
-}
-
-/**
- * Removes the gateway's cookie from the Cookie header the backend will get and returns its
- * value; the client's other cookies pass through untouched.
- */
-function takeCookie (request: FastifyRequest, name: string): string | undefined {
-  const headers = request.raw.headers
-  const header = headers.cookie
-  if (header === undefined || !header.includes(name)) return undefined
-  let found: string | undefined
-  const rest: string[] = []
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq !== -1 && part.slice(0, eq).trim() === name) {
-      found ??= decode(part.slice(eq + 1).trim())
-    } else if (part.trim() !== '') {
-      rest.push(part.trim())
-    }
-  }
-  if (found === undefined) return undefined
-  if (rest.length === 0) delete headers.cookie
-  else headers.cookie = rest.join('; ')
-  return found
-}
-
-function decode (value: string): string {
-  const unquoted = value.length > 1 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value
-  if (!unquoted.includes('%')) return unquoted
-  try {
-    return decodeURIComponent(unquoted)
-  } catch {
-    return unquoted
-  }
-}
-
-/**
- * Opaque ids per server, computed once per server object (an HMAC per request would cost
- * more than the proxying) and again only if a reload changed the secret.
- */
-class TokenCache {
-  private readonly cache = new WeakMap<Backend, { secret: string, token: string }>()
-
-  constructor (private readonly secret: () => string | undefined) {}
-
-  of (upstream: Upstream, backend: Backend): string {
-    const secret = this.secret() as string
-    const hit = this.cache.get(backend)
-    if (hit !== undefined && hit.secret === secret) return hit.token
-    // Domain-separated from cookie signing, which uses the same secret.
-    const token = createHmac('sha256', secret).update(`gatehouse-sticky\0${upstream.name}\0${backend.id}`).digest('base64url').slice(0, 16)
-    this.cache.set(backend, { secret, token })
-    return token
-  }
-
-  find (upstream: Upstream, token: string): Backend | undefined {
-    for (const backend of upstream.backends.all()) {
-      if (this.of(upstream, backend) === token) return backend
-    }
-    return undefined
-  }
-}
-
-/** Signs with the cookieSecret in force, so that a reload that sets or changes it applies. */
-function reloadableSigner (secret: () => string | undefined) {
-  let current: string | undefined
-  let signer: Signer | undefined
-  const get = (): Signer => {
-    const s = secret()
-    if (s === undefined) throw new Error('cookieSecret is not set')
-    if (signer === undefined || s !== current) {
-      signer = new Signer(s)
-      current = s
-    }
-    return signer
-  }
-  return {
-    sign: (value: string) => get().sign(value),
-    unsign: (input: string) => get().unsign(input)
-  }
-}
-
 // Two sticky upstreams sharing a cookie name overwrite each other's cookie on every switch.
 function warnOnSharedCookieNames (fastify: FastifyInstance): void {
-  const owners = new Map<string, string>()
-  for (const upstream of fastify.gatehouse.config.upstreams.values()) {
-    if (upstream.sticky === undefined) continue
-    const other = owners.get(upstream.sticky.cookie)
-    if (other !== undefined) {
-      fastify.log.warn({ cookie: upstream.sticky.cookie, upstreams: [other, upstream.name] }, 'sticky upstreams share a cookie name: their sessions will not stick; give each its own')
-    }
-    owners.set(upstream.sticky.cookie, upstream.name)
+  for (const clash of sharedCookieNames(fastify.gatehouse.config.upstreams.values())) {
+    fastify.log.warn(clash, 'sticky upstreams share a cookie name: their sessions will not stick; give each its own')
   }
 }
 

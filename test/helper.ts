@@ -21,7 +21,10 @@ export interface TestBackend {
   handle (fn: (req: IncomingMessage, res: ServerResponse, backend: TestBackend) => void): void
   /** Stops accepting and drops open connections (a crash, as far as clients can tell). */
   kill (): Promise<void>
-  /** Listens again on the same port after kill(). */
+  /**
+   * Listens again on the same port after kill(): the one place a test reuses a port, since
+   * the gateway's config names it (see restart's comment below).
+   */
   restart (): Promise<void>
 }
 
@@ -51,12 +54,35 @@ export async function startBackend (t: Test, name: string, port = 0): Promise<Te
       await closed
     },
     async restart () {
-      backend.server.listen(actual, '127.0.0.1')
-      await once(backend.server, 'listening')
+      await relisten(backend.server, actual)
     }
   }
   t.teardown(() => backend.kill())
   return backend
+}
+
+/**
+ * A backend that comes back must come back at its own address: that is what the gateway's
+ * config, health checks and sticky cookies name. The port was this backend's own from
+ * listen(0), never one probed and released, and it is free only while the test holds it
+ * down. Linux hands listen(0) and connect() ports from the same range, so another test file
+ * could in principle take it in that window: retry a bounded while (a socket closing there
+ * frees it), then fail saying so rather than as a puzzling assertion later.
+ */
+async function relisten (server: Server, port: number, timeout = 3000): Promise<void> {
+  const deadline = Date.now() + timeout
+  for (;;) {
+    try {
+      server.listen(port, '127.0.0.1')
+      await once(server, 'listening')
+      return
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) {
+        throw new Error(`cannot listen on 127.0.0.1:${port} again: ${(err as Error).message}`)
+      }
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  }
 }
 
 function defaultHandler (req: IncomingMessage, res: ServerResponse, backend: TestBackend): void {
@@ -83,7 +109,32 @@ export interface TestGateway {
 
 /** The real gateway on 127.0.0.1 and an ephemeral port, closed in teardown. */
 export async function startGateway (t: Test, config: GatehouseConfig, setup?: (app: FastifyInstance) => Promise<void> | void): Promise<TestGateway> {
-  const app = Fastify({ logger: false })
+  return await listenGateway(t, Fastify({ logger: false }), config, setup)
+}
+
+/** A log line as pino writes it: `time` is when it was logged (ms since the epoch). */
+export type LogLine = Record<string, any> & { level: number, time: number, msg: string }
+
+export interface LoggedGateway extends TestGateway {
+  /** Every line the gateway logged so far, in order. */
+  logs: LogLine[]
+  /** How many lines so far have a message matching `pattern`. */
+  count (pattern: RegExp): number
+}
+
+/** startGateway with the gateway's log (at `level`, info by default) captured. */
+export async function startLoggedGateway (t: Test, config: GatehouseConfig, level = 'info'): Promise<LoggedGateway> {
+  const logs: LogLine[] = []
+  const stream = {
+    write (chunk: string) {
+      for (const line of chunk.split('\n')) if (line !== '') logs.push(JSON.parse(line))
+    }
+  }
+  const gw = await listenGateway(t, Fastify({ logger: { level, stream } }), config)
+  return { ...gw, logs, count: pattern => logs.filter(l => pattern.test(l.msg)).length }
+}
+
+async function listenGateway (t: Test, app: FastifyInstance, config: GatehouseConfig, setup?: (app: FastifyInstance) => Promise<void> | void): Promise<TestGateway> {
   if (setup !== undefined) await setup(app)
   await app.register(gatehouse, config)
   await app.listen({ port: 0, host: '127.0.0.1' })

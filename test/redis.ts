@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer, connect, type AddressInfo } from 'node:net'
+import { connect } from 'node:net'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -59,7 +59,29 @@ export interface TestRedis {
  * stopped by its own pid in teardown; nothing else is touched.
  */
 export async function startRedis (t: Test): Promise<TestRedis> {
-  const port = await freePort()
+  for (let tries = 1; ; tries++) {
+    try {
+      return await startRedisOn(t, privatePort())
+    } catch (err) {
+      // Most likely another test file's redis took the port: try another, a few times.
+      if (tries >= 5) throw err
+    }
+  }
+}
+
+/**
+ * redis-server cannot listen on port 0 and say which port it got, and a port bound and
+ * released by us could be taken meanwhile. So it takes a random port below Linux's
+ * ephemeral range (32768 and up, ip_local_port_range), which no listen(0) or outgoing
+ * connection is handed; a clash with another test's pick makes redis-server exit, and
+ * startRedis tries another. A restart after stop() reuses the port, which only this test
+ * picked.
+ */
+function privatePort (): number {
+  return 20_000 + Math.floor(Math.random() * 12_000)
+}
+
+async function startRedisOn (t: Test, port: number): Promise<TestRedis> {
   const url = `redis://127.0.0.1:${port}`
   let child: ChildProcess | undefined
 
@@ -101,14 +123,4 @@ async function waitForRedis (url: string, timeout: number): Promise<void> {
       await sleep(20)
     }
   }
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
 }

@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici'
 import type { Backend } from '../backend'
 import type { HealthCheckOptions } from '../config'
-import type { Checker, CheckResult } from './index'
+import { failureReason, type Checker, type CheckResult } from './checker'
 
 /**
  * HTTP check: GET `path` on the server itself (not through a route), with `host` as the
@@ -36,13 +36,3 @@ export function httpChecker (dispatcher: Dispatcher): Checker {
     }
   }
 }
-
-/** A timeout by any of its names is 'timeout'; other errors go by their code ('ECONNREFUSED'). */
-export function failureReason (err: unknown): string {
-  if (err === null || typeof err !== 'object') return String(err)
-  const e = err as { name?: string, code?: string, message?: string }
-  if (e.name === 'TimeoutError' || TIMEOUT_CODES.has(e.code ?? '')) return 'timeout'
-  return e.code ?? e.message ?? 'error'
-}
-
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'])

@@ -1,20 +1,11 @@
 import type { Dispatcher } from 'undici'
-import type { Backend } from '../backend'
 import type { HealthCheckOptions } from '../config'
+import type { Checker } from './checker'
 import { httpChecker } from './http-check'
 import { tcpCheck } from './tcp-check'
 
-export interface CheckResult {
-  ok: boolean
-  /** Short and loggable: 'status 503', 'timeout', 'ECONNREFUSED', 'connected'. */
-  reason: string
-}
-
-/** One probe of one server. Never rejects: every failure is a result with ok false. */
-export type Checker = (backend: Backend, options: HealthCheckOptions) => Promise<CheckResult>
-
+export { failureReason, type Checker, type CheckResult } from './checker'
 export { HealthState } from './health-state'
-export { failureReason } from './http-check'
 export type { HealthStatus, HealthTransition, Thresholds } from './health-state'
 
 /**

@@ -1,8 +1,7 @@
 import { connect } from 'node:net'
 import type { Backend } from '../backend'
 import type { HealthCheckOptions } from '../config'
-import type { CheckResult } from './index'
-import { failureReason } from './http-check'
+import { failureReason, type CheckResult } from './checker'
 
 /**
  * TCP check: passes when a connection to the server's host and port opens within

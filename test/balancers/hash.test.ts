@@ -1,10 +1,7 @@
 import t from 'tap'
-import { Backend } from '../../lib/backend'
+import type { Backend } from '../../lib/backend'
+import { server } from '../fixtures/balancing'
 import { HashBalancer, hash32 } from '../../lib/balancers/hash'
-
-function server (id: string, weight = 1): Backend {
-  return new Backend({ id, url: `http://${id}.test`, origin: `http://${id}.test:80`, weight, backup: false })
-}
 
 const KEYS = Array.from({ length: 10000 }, (_, i) => `user-${i}`)
 

@@ -1,12 +1,6 @@
 import t from 'tap'
-import { Backend } from '../../lib/backend'
+import { server } from '../fixtures/balancing'
 import { LeastConnectionsBalancer } from '../../lib/balancers/least-connections'
-
-function server (id: string, weight = 1, inflight = 0): Backend {
-  const b = new Backend({ id, url: `http://${id}.test`, origin: `http://${id}.test:80`, weight, backup: false })
-  b.inflight = inflight
-  return b
-}
 
 t.test('avoids a server with many requests in flight', async t => {
   const servers = [server('a', 1, 10), server('b', 1, 2), server('c', 1, 5)]

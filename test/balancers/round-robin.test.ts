@@ -1,10 +1,7 @@
 import t from 'tap'
-import { Backend } from '../../lib/backend'
+import type { Backend } from '../../lib/backend'
+import { server } from '../fixtures/balancing'
 import { RoundRobinBalancer } from '../../lib/balancers/round-robin'
-
-function server (id: string, weight = 1): Backend {
-  return new Backend({ id, url: `http://${id}.test`, origin: `http://${id}.test:80`, weight, backup: false })
-}
 
 function picks (rr: RoundRobinBalancer, candidates: Backend[], n: number): string {
   let seq = ''

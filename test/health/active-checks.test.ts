@@ -1,6 +1,7 @@
 import t from 'tap'
 import { startBackend, spread, count } from '../helper'
-import { serveHealth, healthHits, trafficHits, waitFor } from './fixtures/support'
+import { serveHealth, healthHits, trafficHits } from './fixtures/support'
+import { waitFor } from '../wait'
 import { startLoggedGateway, fastCheck } from './fixtures/gateway'
 
 const route = [{ match: { path: '/*' }, upstream: 'u' }]
@@ -21,12 +22,12 @@ async function twoCheckedServers (t: Parameters<typeof startBackend>[0]) {
 t.test('a failing server leaves rotation, takes no traffic, and rejoins once it passes again', async t => {
   const { a, b, aHealth, gw } = await twoCheckedServers(t)
   const [sa] = gw.servers('u')
-  await waitFor(() => healthHits(a) >= 2 && healthHits(b) >= 2, 1000, 'the first checks')
+  await waitFor(() => healthHits(a) >= 2 && healthHits(b) >= 2, { what: 'the first checks' })
   t.same(count(await spread(`${gw.url}/x`, 10)), { a: 5, b: 5 }, 'both in rotation while passing')
   t.same(gw.transitions(), [], 'no transition while passing')
 
   aHealth.status = 503
-  const took = await waitFor(() => !sa.healthy, 1000, 'a to go unhealthy')
+  const took = await waitFor(() => !sa.healthy, { timeout: 1000, what: 'a to go unhealthy' })
   // Two failures at most one interval apart, plus the wait for the next check, plus slack for a busy machine.
   t.ok(took <= 50 * 2 + 500, `left rotation ${took} ms after it started failing`)
   const before = trafficHits(a)
@@ -35,14 +36,14 @@ t.test('a failing server leaves rotation, takes no traffic, and rejoins once it 
 
   // More failing checks must not log again.
   const hits = healthHits(a)
-  await waitFor(() => healthHits(a) >= hits + 3, 1000, 'more failing checks')
+  await waitFor(() => healthHits(a) >= hits + 3, { what: 'more failing checks' })
   const logged = gw.transitions()
   t.equal(logged.length, 1, 'one log entry for the change')
   t.match(logged[0], { level: 40, upstream: 'u', server: `127.0.0.1:${a.port}`, from: 'healthy', to: 'unhealthy', reason: 'status 503' },
     'a warning with upstream, server and reason')
 
   aHealth.status = 200
-  await waitFor(() => sa.healthy, 1000, 'a to come back')
+  await waitFor(() => sa.healthy, { what: 'a to come back' })
   const after = count(await spread(`${gw.url}/x`, 10))
   t.ok(after.a > 0 && after.b > 0, `both take traffic again (${JSON.stringify(after)})`)
   t.equal(gw.transitions().length, 2)
@@ -53,7 +54,7 @@ t.test('a check that hangs past its timeout is a failure', async t => {
   const { a, b, aHealth, gw } = await twoCheckedServers(t)
   const [sa, sb] = gw.servers('u')
   aHealth.status = 'hang'
-  await waitFor(() => !sa.healthy, 1500, 'a hung check to fail a')
+  await waitFor(() => !sa.healthy, { what: 'a hung check to fail a' })
   t.match(gw.transitions(), [{ to: 'unhealthy', reason: 'timeout' }])
   t.equal(sb.healthy, true, 'the other server is unaffected')
   t.same(count(await spread(`${gw.url}/x`, 6)), { b: 6 })
@@ -68,12 +69,12 @@ t.test('tcp checks: a killed server goes unhealthy, a restarted one comes back',
   })
   const [sa, sb] = gw.servers('u')
   await a.kill()
-  await waitFor(() => !sa.healthy, 1000, 'a to go unhealthy')
+  await waitFor(() => !sa.healthy, { what: 'a to go unhealthy' })
   t.match(gw.transitions(), [{ to: 'unhealthy', reason: 'ECONNREFUSED' }])
   t.equal(sb.healthy, true)
   t.equal(healthHits(b), 0, 'tcp checks send no HTTP request')
   await a.restart()
-  await waitFor(() => sa.healthy, 1000, 'a to come back')
+  await waitFor(() => sa.healthy, { what: 'a to come back' })
   t.match(gw.transitions()[1], { to: 'healthy', reason: 'connected' })
 })
 
@@ -89,6 +90,6 @@ t.test('an upstream without healthCheck is never probed', async t => {
     },
     routes: [...route, { match: { path: '/v/*' }, upstream: 'v' }]
   })
-  await waitFor(() => healthHits(a) >= 3, 1000, 'checks of u')
+  await waitFor(() => healthHits(a) >= 3, { what: 'checks of u' })
   t.equal(healthHits(b), 0)
 })

@@ -1,29 +1,16 @@
 import t from 'tap'
-import Fastify from 'fastify'
-import { Writable } from 'node:stream'
-import type { AddressInfo } from 'node:net'
-import gatehouse from '../../app'
-import { startBackend, call } from '../helper'
+import { startBackend, startLoggedGateway, call } from '../helper'
 
 t.test('one log line per proxied request, with upstream, server id, status and time', async t => {
   const b = await startBackend(t, 'b')
-  const lines: Array<Record<string, any>> = []
-  const stream = new Writable({
-    write (chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n')) if (l !== '') lines.push(JSON.parse(l))
-      cb()
-    }
-  })
-  const app = Fastify({ logger: { level: 'info', stream } })
-  await app.register(gatehouse, {
+  const gw = await startLoggedGateway(t, {
     rateLimit: { max: 1, timeWindow: '1m' },
     upstreams: { api: { servers: [{ url: b.url, id: 'api-1' }] } },
     routes: [{ match: { path: '/*' }, upstream: 'api' }]
   })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
+  const lines = gw.logs
   const before = lines.length
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/x`
+  const url = `${gw.url}/x`
   const res = await call(url)
   t.equal(res.status, 200)
   const during = lines.slice(before)

@@ -1,43 +1,10 @@
 import t from 'tap'
-import Fastify from 'fastify'
-import { Writable } from 'node:stream'
-import type { AddressInfo } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
-import gatehouse from '../../app'
-import type { GatehouseConfig } from '../../lib/config'
-import { startBackend, call } from '../helper'
+import { startBackend, startLoggedGateway, call } from '../helper'
+import { sleep, waitFor } from '../wait'
 import { startRedis } from '../redis'
-
-type Test = { teardown (fn: () => unknown): void }
 
 const OUTAGE = /Redis is unavailable/
 const RECOVERY = /Redis is available again/
-
-/** Like helper's startGateway, but keeps every log line so a test can count them. */
-async function startLoggingGateway (t: Test, config: GatehouseConfig) {
-  const logs: Array<{ level: number, msg: string }> = []
-  const stream = new Writable({
-    write (chunk, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') logs.push(JSON.parse(line))
-      done()
-    }
-  })
-  const app = Fastify({ logger: { level: 'info', stream } })
-  await app.register(gatehouse, config)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-  const count = (pattern: RegExp) => logs.filter(l => pattern.test(l.msg)).length
-  return { app, url, logs, count }
-}
-
-async function waitFor (what: string, check: () => boolean, timeout = 4_000): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(25)
-  }
-}
 
 async function statuses (url: string, n: number, appid: string): Promise<number[]> {
   const out: number[] = []
@@ -48,7 +15,7 @@ async function statuses (url: string, n: number, appid: string): Promise<number[
 t.test('Redis dies: requests are proxied unlimited, the outage is logged once; it returns: limiting resumes', async t => {
   const redis = await startRedis(t)
   const api = await startBackend(t, 'api')
-  const gw = await startLoggingGateway(t, {
+  const gw = await startLoggedGateway(t, {
     upstreams: { api: { servers: [{ url: api.url }] } },
     routes: [{ match: { path: '/*' }, upstream: 'api' }],
     rateLimit: { max: 3, timeWindow: 10_000, redis: redis.url }
@@ -67,7 +34,7 @@ t.test('Redis dies: requests are proxied unlimited, the outage is logged once; i
   t.match(outage?.msg, /let through unlimited/)
 
   await redis.start()
-  await waitFor('the recovery log line', () => gw.count(RECOVERY) > 0)
+  await waitFor(() => gw.count(RECOVERY) > 0, { what: 'the recovery log line' })
   t.same(await statuses(gw.url, 4, 'o'), [200, 200, 200, 429], 'limiting works again (the new Redis starts empty)')
   t.equal(gw.count(RECOVERY), 1, 'the recovery is logged once')
   t.equal(gw.count(OUTAGE), 1, 'with no further outage lines')
@@ -76,7 +43,7 @@ t.test('Redis dies: requests are proxied unlimited, the outage is logged once; i
 t.test('failClosed: 503 JSON while Redis is down, never reaching a backend; served again once it returns', async t => {
   const redis = await startRedis(t)
   const api = await startBackend(t, 'api')
-  const gw = await startLoggingGateway(t, {
+  const gw = await startLoggedGateway(t, {
     upstreams: { api: { servers: [{ url: api.url }] } },
     routes: [{ match: { path: '/*' }, upstream: 'api' }],
     rateLimit: { max: 10, timeWindow: 10_000, redis: redis.url, failClosed: true }
@@ -94,7 +61,7 @@ t.test('failClosed: 503 JSON while Redis is down, never reaching a backend; serv
   t.match(gw.logs.find(l => OUTAGE.test(l.msg))?.msg, /refused with 503/)
 
   await redis.start()
-  await waitFor('the recovery log line', () => gw.count(RECOVERY) > 0)
+  await waitFor(() => gw.count(RECOVERY) > 0, { what: 'the recovery log line' })
   t.equal((await call(gw.url, { headers: { appid: 'c' } })).status, 200)
 })
 
@@ -103,7 +70,7 @@ t.test('Redis down at start: the gateway starts, proxies, and limits once Redis 
   await redis.stop()
   const api = await startBackend(t, 'api')
   const started = Date.now()
-  const gw = await startLoggingGateway(t, {
+  const gw = await startLoggedGateway(t, {
     upstreams: { api: { servers: [{ url: api.url }] } },
     routes: [{ match: { path: '/*' }, upstream: 'api' }],
     rateLimit: { max: 2, timeWindow: 10_000, redis: redis.url }
@@ -113,6 +80,6 @@ t.test('Redis down at start: the gateway starts, proxies, and limits once Redis 
   t.equal(gw.count(OUTAGE), 1)
 
   await redis.start()
-  await waitFor('the recovery log line', () => gw.count(RECOVERY) > 0)
+  await waitFor(() => gw.count(RECOVERY) > 0, { what: 'the recovery log line' })
   t.same(await statuses(gw.url, 3, 's'), [200, 200, 429])
 })

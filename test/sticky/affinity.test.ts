@@ -1,22 +1,10 @@
 import t from 'tap'
-import { startBackend, startGateway, call, spread, count, type Reply } from '../helper'
+import { startBackend, startGateway, call, spread, count } from '../helper'
 import type { GatehouseConfig } from '../../lib/config'
+import { setCookies, cookieOf, stickyExpiry } from '../fixtures/cookies'
+import { waitFor } from '../wait'
 
 const SECRET = 'sticky-test-secret-0123456789abcdef'
-
-/** The Set-Cookie lines of a response whose cookie is `name`. */
-function setCookies (res: Reply, name: string): string[] {
-  const raw = res.headers['set-cookie']
-  const all = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]
-  return all.filter(c => c.startsWith(`${name}=`))
-}
-
-/** `name=value` of the one sticky cookie a response sets, ready to send back. */
-function cookieOf (res: Reply, name: string): string {
-  const lines = setCookies(res, name)
-  if (lines.length !== 1) throw new Error(`expected one ${name} cookie, got ${JSON.stringify(res.headers['set-cookie'])}`)
-  return lines[0].split(';')[0]
-}
 
 async function three (t: Parameters<typeof startBackend>[0]) {
   return [await startBackend(t, 'a'), await startBackend(t, 'b'), await startBackend(t, 'c')]
@@ -127,20 +115,23 @@ t.test('a restarted gateway still honours the cookies it set', async t => {
 
 t.test('a cookie past half its life is renewed for the same server', async t => {
   const backends = await three(t)
-  const gw = await startGateway(t, config(backends.map(b => b.url), { cookie: 'gh_sticky', ttl: 1000 }))
+  // Long enough that each step below has a second to spare on a busy machine.
+  const ttl = 2000
+  const gw = await startGateway(t, config(backends.map(b => b.url), { cookie: 'gh_sticky', ttl }))
   const first = await call(`${gw.url}/x`)
   const cookie = cookieOf(first, 'gh_sticky')
 
   const fresh = await call(`${gw.url}/x`, { headers: { cookie } })
   t.same(setCookies(fresh, 'gh_sticky'), [], 'young cookie: no renewal')
 
-  await new Promise(resolve => setTimeout(resolve, 600))
+  // Until the cookie is past half its life, by the expiry it carries.
+  await waitFor(() => stickyExpiry(cookie) - Date.now() < ttl / 2 - 20, { what: 'the cookie to pass half its life' })
   const old = await call(`${gw.url}/x`, { headers: { cookie } })
   t.equal(old.headers['x-backend'], first.headers['x-backend'], 'still the same server')
   const renewed = cookieOf(old, 'gh_sticky')
   t.not(renewed, cookie, 'a new cookie with a later expiry')
 
-  await new Promise(resolve => setTimeout(resolve, 600))
+  await waitFor(() => Date.now() > stickyExpiry(cookie) + 20, { what: 'the first cookie to expire' })
   const later = await call(`${gw.url}/x`, { headers: { cookie: renewed } })
   t.equal(later.headers['x-backend'], first.headers['x-backend'], 'the renewed cookie outlives the first one')
 })

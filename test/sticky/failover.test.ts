@@ -1,20 +1,10 @@
 import t from 'tap'
-import { startBackend, startGateway, call, count, type Reply } from '../helper'
+import { startBackend, startGateway, call, count } from '../helper'
 import type { GatehouseConfig } from '../../lib/config'
+import { setCookies, cookieOf } from '../fixtures/cookies'
+import { waitFor } from '../wait'
 
 const SECRET = 'sticky-test-secret-0123456789abcdef'
-
-function setCookies (res: Reply, name: string): string[] {
-  const raw = res.headers['set-cookie']
-  const all = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]
-  return all.filter(c => c.startsWith(`${name}=`))
-}
-
-function cookieOf (res: Reply, name = 'gh_sticky'): string {
-  const lines = setCookies(res, name)
-  if (lines.length !== 1) throw new Error(`expected one ${name} cookie, got ${JSON.stringify(res.headers['set-cookie'])}`)
-  return lines[0].split(';')[0]
-}
 
 function config (urls: string[], extra: Record<string, unknown> = {}): GatehouseConfig {
   return {
@@ -67,7 +57,8 @@ t.test('when the cookie\'s server is removed by a reload, the balancer picks ano
 
 t.test('when the cookie\'s server is ejected, requests go elsewhere until it is back', async t => {
   const backends = [await startBackend(t, 'a'), await startBackend(t, 'b')]
-  const gw = await startGateway(t, config(backends.map(b => b.url), { passive: { maxFails: 1, failTimeout: 300 } }))
+  // Ejected long enough for the requests below to land inside the ejection on a busy machine.
+  const gw = await startGateway(t, config(backends.map(b => b.url), { passive: { maxFails: 1, failTimeout: 1500 } }))
   const first = await call(`${gw.url}/x`)
   const cookie = cookieOf(first)
   const home = backends.find(b => b.name === first.headers['x-backend'])
@@ -82,7 +73,9 @@ t.test('when the cookie\'s server is ejected, requests go elsewhere until it is 
   t.not(during.headers['x-backend'], home.name, 'ejected: not preferred')
   t.equal(setCookies(during, 'gh_sticky').length, 1, 'and the cookie is rewritten')
 
-  await new Promise(resolve => setTimeout(resolve, 400))
+  const server = gw.app.gatehouse.registry.get('app')?.backends.all().find(s => s.url === home.url)
+  if (server === undefined) throw new Error('no server for home')
+  await waitFor(() => server.ejectedUntil !== 0 && Date.now() > server.ejectedUntil, { what: 'the ejection to end' })
   const back = await call(`${gw.url}/x`, { headers: { cookie } })
   t.equal(back.headers['x-backend'], home.name, 'the old cookie works again once the server is back')
 })

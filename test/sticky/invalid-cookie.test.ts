@@ -1,15 +1,11 @@
 import t, { type Test } from 'tap'
 import { Signer } from '@fastify/cookie'
-import { startBackend, startGateway, call, count, type Reply } from '../helper'
+import { startBackend, startGateway, call, count } from '../helper'
 import type { GatehouseConfig } from '../../lib/config'
+import { setCookies, stickyExpiry } from '../fixtures/cookies'
+import { waitFor } from '../wait'
 
 const SECRET = 'sticky-test-secret-0123456789abcdef'
-
-function setCookies (res: Reply, name: string): string[] {
-  const raw = res.headers['set-cookie']
-  const all = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]
-  return all.filter(c => c.startsWith(`${name}=`))
-}
 
 function config (urls: string[], sticky: Record<string, unknown> = { cookie: 'gh_sticky' }): GatehouseConfig {
   return {
@@ -68,12 +64,13 @@ t.test('a cookie signed with another secret is ignored', async t => {
 
 t.test('an expired cookie is ignored even when the client still sends it', async t => {
   const backends = await pair(t)
-  const gw = await startGateway(t, config(backends.map(b => b.url), { cookie: 'gh_sticky', ttl: 50 }))
+  // Long enough to be honoured on a busy machine before it expires.
+  const gw = await startGateway(t, config(backends.map(b => b.url), { cookie: 'gh_sticky', ttl: 1000 }))
   const first = await call(`${gw.url}/x`)
   const cookie = setCookies(first, 'gh_sticky')[0].split(';')[0]
   const held = await call(`${gw.url}/x`, { headers: { cookie } })
   t.equal(held.headers['x-backend'], first.headers['x-backend'], 'honoured while fresh')
 
-  await new Promise(resolve => setTimeout(resolve, 100))
+  await waitFor(() => Date.now() > stickyExpiry(cookie) + 20, { what: 'the cookie to expire' })
   t.same(await ignored(t, `${gw.url}/x`, cookie), { a: 3, b: 3 })
 })
