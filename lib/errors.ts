@@ -13,3 +13,7 @@ export const ShuttingDownError = createError('GH_SHUTTING_DOWN', 'Gatehouse is s
 export const BadRequestError = createError('GH_BAD_REQUEST', 'Bad request: %s', 400)
 export const RateLimitedError = createError('GH_RATE_LIMITED', 'Rate limit exceeded, retry in %s', 429)
 export const RateLimitUnavailableError = createError('GH_RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable, try again later', 503)
+
+// Limits that hold against hostile or stalled clients (issue #7).
+export const QueueTimeoutError = createError('GH_QUEUE_TIMEOUT', 'No connection to upstream "%s" became free in time', 503)
+export const ReceiveTimeoutError = createError('GH_RECEIVE_TIMEOUT', 'The request body stopped arriving', 408)
