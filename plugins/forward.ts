@@ -205,6 +205,12 @@ function noRetry (): null {
 function onResponse (request: FastifyRequest, reply: FastifyReply, res: { stream: NodeJS.ReadableStream }): void {
   const backend = request.backend as Backend
   ;(request.upstream as Upstream).backends.recordSuccess(backend)
+  if (reply.sent) {
+    // Answered already (a limit tripped meanwhile): Fastify would leave this body unread,
+    // holding the backend connection and its admission slot until the response timeout.
+    ;(res.stream as Readable).destroy()
+    return
+  }
   reply.send(res.stream)
 }
 

@@ -6,7 +6,7 @@ import { rawClient, waitFor, within } from './support'
 
 const UPGRADE = 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
 
-async function echoBackend (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function echoBackend (t: { teardown (fn: () => unknown): void }) {
   const b = await startBackend(t, 'b')
   const sockets: Socket[] = []
   const closed: Socket[] = []
