@@ -16,4 +16,5 @@ export const RateLimitUnavailableError = createError('GH_RATE_LIMIT_UNAVAILABLE'
 
 // Limits that hold against hostile or stalled clients (issue #7).
 export const QueueTimeoutError = createError('GH_QUEUE_TIMEOUT', 'No connection to upstream "%s" became free in time', 503)
-export const ReceiveTimeoutError = createError('GH_RECEIVE_TIMEOUT', 'The request body stopped arriving', 408)
+export const RECEIVE_TIMEOUT_CODE = 'GH_RECEIVE_TIMEOUT'
+export const ReceiveTimeoutError = createError(RECEIVE_TIMEOUT_CODE, 'The request body stopped arriving', 408)

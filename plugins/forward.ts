@@ -6,7 +6,7 @@ import type { Backend } from '../lib/backend'
 import type { Upstream } from '../lib/upstream'
 import type { UpstreamRegistry } from '../lib/upstream-registry'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
-import { BadRequestError, NoServerAvailableError, QueueTimeoutError, ReceiveTimeoutError } from '../lib/errors'
+import { BadRequestError, NoServerAvailableError, QueueTimeoutError, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../lib/errors'
 import { QUEUE_TIMEOUT_CODE } from '../lib/origin-pools'
 import { gatewayError, neverSent } from '../lib/attempt-failure'
 import { toArray } from '../lib/to-array'
@@ -221,7 +221,7 @@ function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { c
   release(request)
 
   const code = error.cause?.code ?? error.code ?? ''
-  if (code === 'GH_RECEIVE_TIMEOUT') {
+  if (code === RECEIVE_TIMEOUT_CODE) {
     answerStalledUpload(reply)
     return
   }
