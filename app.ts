@@ -7,6 +7,7 @@ import requestBody from './plugins/request-body'
 import errorHandler from './plugins/error-handler'
 import forward from './plugins/forward'
 import websocket from './plugins/websocket'
+import limits from './plugins/limits'
 import healthCheck from './plugins/health-check'
 import sticky from './plugins/sticky'
 import proxyRoutes from './routes/proxy'
@@ -43,7 +44,8 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   // Registered in this order on purpose: the body parser and the forwarder first, since the
   // policies and the routes rely on them; the routes last, once every hook is in place.
   await fastify.register(errorHandler)
-  await fastify.register(requestBody, { retryBodyLimit: config.retryBodyLimit })
+  await fastify.register(limits, config.limits)
+  await fastify.register(requestBody, { retryBodyLimit: config.retryBodyLimit, receiveTimeout: config.limits.receiveTimeout })
   await fastify.register(forward, { registry: fastify.gatehouse.registry })
   await fastify.register(websocket)
   await fastify.register(healthCheck)

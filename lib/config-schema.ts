@@ -60,7 +60,9 @@ export const UpstreamSchema = Closed({
   servers: Type.Array(ServerSchema, { minItems: 1 }),
   timeouts: Type.Optional(Closed({
     connect: Type.Optional(Duration),
-    response: Type.Optional(Duration)
+    response: Type.Optional(Duration),
+    queue: Type.Optional(Duration),
+    tunnelIdle: Type.Optional(Duration)
   })),
   preserveHost: Type.Optional(Type.Boolean()),
   connections: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -87,6 +89,15 @@ export const RateLimitSchema = Closed({
   failClosed: Type.Optional(Type.Boolean())
 })
 
+// Limits of the server Gatehouse is registered on (issue #7): what a hostile client may hold.
+export const LimitsSchema = Closed({
+  sendTimeout: Type.Optional(Duration),
+  receiveTimeout: Type.Optional(Duration),
+  headersTimeout: Type.Optional(Duration),
+  keepAliveTimeout: Type.Optional(Duration),
+  maxConnections: Type.Optional(Type.Integer({ minimum: 1 }))
+})
+
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']
 
 export const RouteSchema = Closed({
@@ -111,7 +122,8 @@ export const ConfigSchema = Closed({
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     host: Type.Optional(Type.String({ minLength: 1 }))
   })),
-  handleSignals: Type.Optional(Type.Boolean())
+  handleSignals: Type.Optional(Type.Boolean()),
+  limits: Type.Optional(LimitsSchema)
 })
 
 /** The config as a user writes it: every default may be left out. */

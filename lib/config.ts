@@ -12,6 +12,10 @@ export const DEFAULT_BALANCE: Balance = 'round-robin'
 export const DEFAULT_WEIGHT = 1
 export const DEFAULT_CONNECT_TIMEOUT = 5_000
 export const DEFAULT_RESPONSE_TIMEOUT = 60_000
+/** How long a request may wait for a free pooled connection: HAProxy's `timeout queue`. */
+export const DEFAULT_QUEUE_TIMEOUT = 5_000
+/** An open WebSocket tunnel with no bytes either way for this long is closed (nginx: proxy_read_timeout). */
+export const DEFAULT_TUNNEL_IDLE_TIMEOUT = 3_600_000
 export const DEFAULT_CONNECTIONS = 128
 export const DEFAULT_RETRIES = 2
 export const DEFAULT_RETRY_BUDGET = 0.2
@@ -42,6 +46,20 @@ export const DEFAULT_RATE_LIMIT = {
 export const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024
 export const DEFAULT_DRAIN_TIMEOUT = 30_000
 export const DEFAULT_ADMIN_HOST = '127.0.0.1'
+// Server-level limits (issue #7), each as nginx or HAProxy sets it unless said otherwise.
+const MAX_TIMER_MS = 2 ** 31 - 1
+export const DEFAULT_LIMITS = {
+  /** nginx send_timeout: a client that accepts no bytes for this long is cut. */
+  sendTimeout: 60_000,
+  /** nginx client_body_timeout: a request body that stops arriving for this long gets 408. */
+  receiveTimeout: 60_000,
+  /** nginx client_header_timeout is 60 s; 10 s is HAProxy's usual `timeout http-request`. */
+  headersTimeout: 10_000,
+  /** Fastify's own default (72 s, above the 60 s idle timeout of common cloud load balancers); nginx's is 75 s. */
+  keepAliveTimeout: 72_000,
+  /** HAProxy's maxconn is of this order; past it new connections are closed at once. */
+  maxConnections: 10_000
+}
 
 export interface ServerOptions {
   id: string
@@ -77,6 +95,10 @@ export interface UpstreamOptions {
   hashKey?: string
   servers: ServerOptions[]
   timeouts: { connect: number, response: number }
+  /** `timeouts.queue`: how long a request may wait for a free pooled connection. */
+  queueTimeout: number
+  /** `timeouts.tunnelIdle`: an open tunnel with no bytes either way for this long is closed. */
+  tunnelIdleTimeout: number
   preserveHost: boolean
   connections: number
   retries: number
@@ -112,6 +134,15 @@ export interface NormalizedConfig {
   drainTimeout: number
   handleSignals: boolean
   admin?: { port: number, host: string }
+  limits: LimitsOptions
+}
+
+export interface LimitsOptions {
+  sendTimeout: number
+  receiveTimeout: number
+  headersTimeout: number
+  keepAliveTimeout: number
+  maxConnections: number
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true })
@@ -183,6 +214,8 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
         connect: ms(up.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT),
         response: ms(up.timeouts?.response, DEFAULT_RESPONSE_TIMEOUT)
       },
+      queueTimeout: timerMs(problems, `${path}.timeouts.queue`, ms(up.timeouts?.queue, DEFAULT_QUEUE_TIMEOUT)),
+      tunnelIdleTimeout: timerMs(problems, `${path}.timeouts.tunnelIdle`, ms(up.timeouts?.tunnelIdle, DEFAULT_TUNNEL_IDLE_TIMEOUT)),
       preserveHost: up.preserveHost ?? true,
       connections: up.connections ?? DEFAULT_CONNECTIONS,
       retries: up.retries ?? DEFAULT_RETRIES,
@@ -257,6 +290,8 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     problems.push('cookieSecret: must be at least 32 characters (from GATEHOUSE_COOKIE_SECRET)')
   }
 
+  const limits = normalizeLimits(config.limits, problems)
+
   if (problems.length > 0) throw new ConfigError(problems.join('\n  '))
 
   return {
@@ -275,8 +310,27 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     retryBodyLimit: config.retryBodyLimit ?? DEFAULT_RETRY_BODY_LIMIT,
     drainTimeout: ms(config.drainTimeout, DEFAULT_DRAIN_TIMEOUT),
     admin: config.admin === undefined ? undefined : { port: config.admin.port, host: config.admin.host ?? DEFAULT_ADMIN_HOST },
-    handleSignals: config.handleSignals ?? opts.handleSignals ?? false
+    handleSignals: config.handleSignals ?? opts.handleSignals ?? false,
+    limits
   }
+}
+
+function normalizeLimits (limits: GatehouseConfig['limits'], problems: string[]): LimitsOptions {
+  // A zero would turn the timeout off in Node (keepAliveTimeout 0 keeps idle connections for
+  // ever): each must be at least 1 ms, so that a limit is always a limit.
+  return {
+    sendTimeout: timerMs(problems, 'limits.sendTimeout', ms(limits?.sendTimeout, DEFAULT_LIMITS.sendTimeout)),
+    receiveTimeout: timerMs(problems, 'limits.receiveTimeout', ms(limits?.receiveTimeout, DEFAULT_LIMITS.receiveTimeout)),
+    headersTimeout: timerMs(problems, 'limits.headersTimeout', ms(limits?.headersTimeout, DEFAULT_LIMITS.headersTimeout)),
+    keepAliveTimeout: timerMs(problems, 'limits.keepAliveTimeout', ms(limits?.keepAliveTimeout, DEFAULT_LIMITS.keepAliveTimeout)),
+    maxConnections: limits?.maxConnections ?? DEFAULT_LIMITS.maxConnections
+  }
+}
+
+/** A duration that becomes a Node timer: 1 ms at least, and at most what a timer holds (a longer one would fire at once). */
+function timerMs (problems: string[], path: string, value: number): number {
+  if (value < 1 || value > MAX_TIMER_MS) problems.push(`${path}: must be between 1 ms and ${MAX_TIMER_MS} ms (about 24 days)`)
+  return value
 }
 
 /** Reads and validates a JSON config file; every failure is a ConfigError naming the file. */

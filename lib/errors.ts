@@ -18,3 +18,7 @@ export const RateLimitUnavailableError = createError('GH_RATE_LIMIT_UNAVAILABLE'
 export const NotImplementedError = createError('GH_NOT_IMPLEMENTED', 'Not implemented: %s', 501)
 export const HeadersTooLargeError = createError('GH_HEADERS_TOO_LARGE', 'Request header fields too large', 431)
 export const ClientTimeoutError = createError('GH_CLIENT_TIMEOUT', 'The request did not arrive in time', 408)
+// Limits that hold against hostile or stalled clients (issue #7).
+export const QueueTimeoutError = createError('GH_QUEUE_TIMEOUT', 'No connection to upstream "%s" became free in time', 503)
+export const RECEIVE_TIMEOUT_CODE = 'GH_RECEIVE_TIMEOUT'
+export const ReceiveTimeoutError = createError(RECEIVE_TIMEOUT_CODE, 'The request body stopped arriving', 408)

@@ -38,6 +38,9 @@ export function createMetrics (upstreams: () => readonly Upstream[]): Registry {
   define(Counter, 'gatehouse_retries_total', 'Attempts sent again to another server after a failure.', ['upstream'], function * (state) {
     for (const u of state) yield [{ upstream: u.name }, u.retries]
   })
+  define(Counter, 'gatehouse_queue_timeouts_total', 'Attempts that waited timeouts.queue for a free connection to a server and got none (answered 503 unless another server took them).', ['upstream'], function * (state) {
+    for (const u of state) yield [{ upstream: u.name }, u.queueTimeouts]
+  })
   define(Gauge, 'gatehouse_upstream_ready_servers', 'Servers of the group that take requests now.', ['upstream'], function * (state) {
     for (const u of state) yield [{ upstream: u.name }, u.ready]
   })

@@ -1,15 +1,25 @@
 import { Pool, type Dispatcher } from 'undici'
 import { applyTarget } from './upstream-target'
+import { Admission } from './admission'
 
 export interface PoolOptions {
   connections: number
   connectTimeout: number
+  /** How long a request may wait for a free connection (`timeouts.queue`). */
+  queueTimeout: number
 }
 
 interface Entry {
   pool: Pool
   options: PoolOptions
+  admission: Admission
 }
+
+/** The code of the error a request gets when it waited `timeouts.queue` for a connection; nothing was sent. */
+export const QUEUE_TIMEOUT_CODE = 'GH_QUEUE_TIMEOUT'
+
+type RequestOptions = Dispatcher.RequestOptions & { origin: string }
+type Callback = (err: Error | null, data?: Dispatcher.ResponseData) => void
 
 /**
  * Keep-alive connection pools to the backends, one undici Pool per origin, shared by every
@@ -29,7 +39,38 @@ export class OriginPools {
       process.nextTick(cb, Object.assign(new Error('no connection pool for origin'), { code: 'ECONNREFUSED' }))
       return
     }
-    entry.pool.request(opts, cb as never)
+    this.dispatch(entry, opts, cb)
+  }
+
+  /**
+   * Sends a request on its origin's pool once it has a slot there (lib/admission.ts). The slot
+   * is held from dispatch until the response body ends or fails, which is when undici's
+   * connection is free again.
+   */
+  private dispatch (entry: Entry, opts: RequestOptions, cb: Callback): void {
+    if (opts.method === 'HEAD') {
+      // undici closes the connection after every HEAD (in case a server sends a body anyway;
+      // client-h1.js sets socket[kReset]) unless the request says reset: false. HEAD answers
+      // carry no body (RFC 9110 §9.3.2); nginx keeps them on its upstream keep-alive too.
+      opts.reset = false
+    }
+    const admission = entry.admission
+    admission.admit(() => {
+      let held = true
+      const release = () => {
+        if (held) {
+          held = false
+          admission.release()
+        }
+      }
+      entry.pool.request(opts, (err, data) => {
+        if (err !== null || data === undefined) release()
+        else data.body.once('close', release)
+        cb(err, data)
+      })
+    }, () => {
+      cb(Object.assign(new Error('no connection to the server became free in time'), { code: QUEUE_TIMEOUT_CODE }))
+    })
   }
 
   /**
@@ -41,25 +82,38 @@ export class OriginPools {
     for (const [origin, entry] of this.pools) {
       if (!wanted.has(origin)) {
         this.pools.delete(origin)
+        // Waiting requests were never sent: they fail as queue timeouts and may go to another server.
+        entry.admission.abandon()
         entry.pool.close().catch(() => {})
       }
     }
     for (const [origin, options] of wanted) {
       const entry = this.pools.get(origin)
       if (entry === undefined) {
-        this.pools.set(origin, { pool: this.create(origin, options), options })
+        this.pools.set(origin, { pool: this.create(origin, options), options, admission: new Admission(options.connections, options.queueTimeout) })
       } else if (entry.options.connections !== options.connections || entry.options.connectTimeout !== options.connectTimeout) {
         const old = entry.pool
         entry.pool = this.create(origin, options)
         entry.options = options
         old.close().catch(() => {})
+      } else {
+        entry.options = options
+      }
+      // The admission stays with the origin across a new pool: in-flight requests on the old
+      // pool still hold their slots until they finish.
+      if (entry !== undefined) {
+        entry.admission.limit = options.connections
+        entry.admission.timeout = options.queueTimeout
+        entry.admission.drain()
       }
     }
   }
 
   async close (): Promise<void> {
-    const pools = [...this.pools.values()].map(e => e.pool)
+    const entries = [...this.pools.values()]
+    const pools = entries.map(e => e.pool)
     this.pools.clear()
+    for (const e of entries) e.admission.abandon()
     await Promise.all(pools.map(p => p.destroy().catch(() => {})))
   }
 
@@ -72,10 +126,11 @@ export class OriginPools {
   }
 }
 
-/** When several groups list one origin, its pool takes the larger connection count and the shorter connect timeout. */
+/** When several groups list one origin, its pool takes the larger connection count and the shorter connect and queue timeouts. */
 export function mergePoolOptions (a: PoolOptions, b: PoolOptions): PoolOptions {
   return {
     connections: Math.max(a.connections, b.connections),
-    connectTimeout: Math.min(a.connectTimeout, b.connectTimeout)
+    connectTimeout: Math.min(a.connectTimeout, b.connectTimeout),
+    queueTimeout: Math.min(a.queueTimeout, b.queueTimeout)
   }
 }

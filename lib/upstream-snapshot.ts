@@ -19,6 +19,8 @@ export interface UpstreamSnapshot {
   balance: string
   ready: number
   retries: number
+  /** Attempts that waited `timeouts.queue` for a free connection and got none. */
+  queueTimeouts: number
   responses: Record<string, number>
   servers: ServerSnapshot[]
 }
@@ -45,6 +47,7 @@ export function snapshot (upstreams: readonly Upstream[], now: number): Upstream
       balance: upstream.options.balance,
       ready: servers.filter(s => s.state === 'ready').length,
       retries: upstream.retries,
+      queueTimeouts: upstream.queueTimeouts,
       responses,
       servers
     }

@@ -29,6 +29,8 @@ export class Upstream {
   readonly responses = [0, 0, 0, 0, 0, 0]
   /** Attempts sent again to another server. */
   retries = 0
+  /** Attempts that waited `timeouts.queue` for a free connection and got none (issue #7). */
+  queueTimeouts = 0
   // Reused for every pick: selection is synchronous, so one object serves all requests.
   private readonly ctx: PickContext = {}
 

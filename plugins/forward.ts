@@ -6,7 +6,8 @@ import type { Backend } from '../lib/backend'
 import type { Upstream } from '../lib/upstream'
 import type { UpstreamRegistry } from '../lib/upstream-registry'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
-import { BadRequestError, NoServerAvailableError } from '../lib/errors'
+import { BadRequestError, NoServerAvailableError, QueueTimeoutError, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../lib/errors'
+import { QUEUE_TIMEOUT_CODE } from '../lib/origin-pools'
 import { gatewayError, neverSent } from '../lib/attempt-failure'
 import { toArray } from '../lib/to-array'
 import { isReplayable, isStream, isUnread } from './request-body'
@@ -211,6 +212,12 @@ function noRetry (): null {
 function onResponse (request: FastifyRequest, reply: FastifyReply, res: { stream: NodeJS.ReadableStream }): void {
   const backend = request.backend as Backend
   ;(request.upstream as Upstream).backends.recordSuccess(backend)
+  if (reply.sent) {
+    // Answered already (a limit tripped meanwhile): Fastify would leave this body unread,
+    // holding the backend connection and its admission slot until the response timeout.
+    ;(res.stream as Readable).destroy()
+    return
+  }
   reply.send(res.stream)
 }
 
@@ -221,7 +228,11 @@ function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { c
   release(request)
 
   const code = error.cause?.code ?? error.code ?? ''
-  const mapped = failAttempt(request, upstream, backend, code)
+  if (code === RECEIVE_TIMEOUT_CODE) {
+    answerStalledUpload(reply)
+    return
+  }
+  const mapped = code === QUEUE_TIMEOUT_CODE ? queueTimedOut(upstream) : failAttempt(request, upstream, backend, code)
   const tried = request[kTried] ?? (request[kTried] = [])
   tried.push(backend)
   request[kLastError] = mapped
@@ -238,7 +249,32 @@ function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { c
   // An upload the backend never took may still be arriving; closing the connection after
   // this answer spares the client from sending the rest into nothing.
   if (!request.raw.complete) reply.header('connection', 'close')
-  reply.send(mapped)
+  sendFailure(reply, mapped)
+}
+
+/**
+ * The client's upload stalled (plugins/request-body.ts destroyed the body, which aborted the
+ * backend request): the client's doing, so nothing is booked against the server and nothing
+ * retried. 408 as nginx answers on client_body_timeout, and the connection goes with it.
+ */
+function answerStalledUpload (reply: FastifyReply): void {
+  reply.header('connection', 'close').send(new ReceiveTimeoutError())
+}
+
+/**
+ * No connection to the server became free within `timeouts.queue`. The server is busy, not
+ * failing: it is not counted towards passive ejection (ejecting busy servers would crowd the
+ * rest), only in the group's queue-timeout count. Nothing was sent, so failover may apply.
+ */
+function queueTimedOut (upstream: Upstream): Error {
+  upstream.queueTimeouts++
+  return new QueueTimeoutError(upstream.name)
+}
+
+/** The final failure of a request; a full queue is worth retrying soon, as HAProxy's 503 says. */
+function sendFailure (reply: FastifyReply, failure: Error): void {
+  if (failure instanceof QueueTimeoutError) reply.header('retry-after', '1')
+  reply.send(failure)
 }
 
 /**
@@ -257,7 +293,7 @@ export function failAttempt (request: FastifyRequest, upstream: Upstream, backen
  * with none, nothing is worth waiting for: 503 at once (issue #3).
  */
 export function answerNoServer (reply: FastifyReply, upstream: Upstream, lastFailure: Error | undefined): void {
-  if (lastFailure !== undefined) reply.send(lastFailure)
+  if (lastFailure !== undefined) sendFailure(reply, lastFailure)
   else reply.header('retry-after', '1').send(new NoServerAvailableError(upstream.name))
 }
 

@@ -163,6 +163,10 @@ async function websocket (fastify: FastifyInstance) {
         client.on('end', () => backendSocket.end(close))
         backendSocket.pipe(client, { end: false })
         client.pipe(backendSocket, { end: false })
+        // An open tunnel with no bytes either way for tunnelIdle is closed, as nginx does after
+        // proxy_read_timeout. Every byte crosses the backend socket, read or written, and a
+        // socket's timeout counts both, so one timer watches the tunnel.
+        backendSocket.setTimeout(upstream.options.tunnelIdleTimeout, close)
         // Fastify's onResponse hooks never run for a hijacked reply: the access line is written here.
         request.server.log.info({ reqId: request.id, upstream: upstream.name, server: backend.id, status: 101, requestId: request.requestId }, 'tunnel opened')
       })

@@ -1,0 +1,65 @@
+import type { Readable } from 'node:stream'
+
+/**
+ * Timers that tell a client that stalled from one that is merely waiting on us (issue #7).
+ * Both read a stream's own 'pause' and 'resume' events, which Readable#pipe and our body
+ * view emit when the consumer is full and when it drains; neither adds a 'data' listener
+ * to a stream that is not already flowing, so neither changes how the stream is read.
+ */
+
+/**
+ * nginx's client_body_timeout: `onStall` runs when `body` is being read (flowing) and no
+ * chunk arrives for `ms`. The timer stops while the reader holds the body back (paused: the
+ * backend is slow to take it, or no connection is free yet) and ends with the body.
+ */
+export function watchReceive (body: Readable, ms: number, onStall: () => void): void {
+  let timer: NodeJS.Timeout | undefined
+  const stop = () => {
+    if (timer !== undefined) clearTimeout(timer)
+    timer = undefined
+  }
+  const start = () => {
+    if (timer === undefined) timer = setTimeout(fire, ms)
+  }
+  const fire = () => {
+    timer = undefined
+    done()
+    onStall()
+  }
+  const onData = () => timer?.refresh()
+  const done = () => {
+    stop()
+    body.removeListener('data', onData).removeListener('pause', stop).removeListener('resume', start)
+      .removeListener('end', done).removeListener('close', done)
+  }
+  // Call it once the body flows (its reader attached): a 'data' listener set before that would set it flowing.
+  body.on('data', onData).on('pause', stop).on('resume', start).once('end', done).once('close', done)
+  if (body.readableFlowing === true) start()
+}
+
+/**
+ * nginx's send_timeout: `onStall` runs when `source`, piped to a client, stays paused for
+ * `ms` because the client's connection takes no more bytes (Readable#pipe pauses its source
+ * when the destination is full, and resumes it on 'drain'). A source that is idle on its own
+ * (a slow backend, a quiet event stream) is not paused, so its wait is not counted.
+ */
+export function watchSend (source: Readable, ms: number, onStall: () => void): void {
+  let timer: NodeJS.Timeout | undefined
+  const stop = () => {
+    if (timer !== undefined) clearTimeout(timer)
+    timer = undefined
+  }
+  const start = () => {
+    if (timer === undefined) timer = setTimeout(fire, ms)
+  }
+  const fire = () => {
+    timer = undefined
+    done()
+    onStall()
+  }
+  const done = () => {
+    stop()
+    source.removeListener('pause', start).removeListener('resume', stop).removeListener('end', done).removeListener('close', done)
+  }
+  source.on('pause', start).on('resume', stop).once('end', done).once('close', done)
+}

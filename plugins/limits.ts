@@ -1,0 +1,51 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import type { LimitsOptions } from '../lib/config'
+import { watchSend } from '../lib/stall-timer'
+import { isStream } from './request-body'
+
+/** How often Node looks for connections past headersTimeout: at most this long after the limit. */
+const MAX_CHECK_INTERVAL = 1_000
+const MIN_CHECK_INTERVAL = 10
+
+/**
+ * What one client may hold of the gateway (issue #7). The server-wide limits are set on the
+ * server Gatehouse is registered on (the host app's server in plugin mode), at registration,
+ * before it listens; the per-request ones apply to Gatehouse's routes.
+ *
+ * - maxConnections: past it Node closes each new connection at once (HAProxy's maxconn).
+ * - headersTimeout: a connection that has not sent a whole request head within it gets 408
+ *   and is closed (nginx's client_header_timeout). Node only checks every
+ *   connectionsCheckingInterval (30 s by default, read when the server starts listening), so an
+ *   idle or trickling connection held for up to 30 s more; the interval is lowered to a tenth
+ *   of the limit, at most 1 s.
+ * - keepAliveTimeout: an idle keep-alive connection is closed after it (nginx's keepalive_timeout).
+ * - sendTimeout: a streamed answer whose client accepts no bytes for that long is cut, which
+ *   destroys the backend response and so frees its pooled connection (nginx's send_timeout).
+ *   Without it, clients that never read hold every backend connection (lib/stall-timer.ts).
+ */
+async function limits (fastify: FastifyInstance, opts: LimitsOptions) {
+  // connectionsCheckingInterval is a documented server option, missing from @types/node 20.
+  const server = fastify.server as typeof fastify.server & { connectionsCheckingInterval: number }
+  server.maxConnections = opts.maxConnections
+  server.headersTimeout = opts.headersTimeout
+  server.connectionsCheckingInterval = Math.max(MIN_CHECK_INTERVAL, Math.min(MAX_CHECK_INTERVAL, Math.floor(opts.headersTimeout / 10)))
+  server.keepAliveTimeout = opts.keepAliveTimeout
+
+  const sendTimeout = opts.sendTimeout
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    // An answer sent before the request body arrived whole (a refusal, a stalled upload)
+    // closes the connection: Node would otherwise read the rest of the body to keep it alive.
+    if (!request.raw.complete) reply.header('connection', 'close')
+    if (isStream(payload)) {
+      watchSend(payload, sendTimeout, () => {
+        request.log.info({ upstream: request.upstream?.name, sendTimeout }, 'client stopped reading: connection closed')
+        // Fastify destroys the payload when the response closes: the backend request is aborted.
+        reply.raw.destroy()
+      })
+    }
+    done(null, payload)
+  })
+}
+
+export default fp(limits, { fastify: '5.x', name: 'gatehouse-limits' })
