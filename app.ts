@@ -6,6 +6,10 @@ import upstreams from './plugins/upstreams'
 import requestBody from './plugins/request-body'
 import errorHandler from './plugins/error-handler'
 import forward from './plugins/forward'
+import requestState from './plugins/request-state'
+import requestId from './plugins/request-id'
+import closeOnDrain from './plugins/close-on-drain'
+import accessLog from './plugins/access-log'
 import websocket from './plugins/websocket'
 import limits from './plugins/limits'
 import healthCheck from './plugins/health-check'
@@ -44,9 +48,13 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   // Registered in this order on purpose: the body parser and the forwarder first, since the
   // policies and the routes rely on them; the routes last, once every hook is in place.
   await fastify.register(errorHandler)
+  await fastify.register(requestState)
+  await fastify.register(requestId)
+  await fastify.register(closeOnDrain)
   await fastify.register(limits, config.limits)
   await fastify.register(requestBody, { retryBodyLimit: config.retryBodyLimit, receiveTimeout: config.limits.receiveTimeout })
   await fastify.register(forward, { registry: fastify.gatehouse.registry })
+  await fastify.register(accessLog)
   await fastify.register(websocket)
   await fastify.register(healthCheck)
   await fastify.register(sticky)

@@ -3,6 +3,7 @@ import type { KeySource } from './hash-key'
 import type { Upstream } from './upstream'
 import { gatewayError, neverSent } from './attempt-failure'
 import { NoServerAvailableError } from './errors'
+import { QUEUE_TIMEOUT_CODE } from './origin-pools'
 
 /** What the request could survive being sent again with, decided by the caller who knows the body. */
 export interface Resend {
@@ -65,11 +66,15 @@ export class Attempt {
   /**
    * The current attempt failed with `code` (undici's or Node's error code). Books it on the
    * server (counts, passive ejection), releases it, and says whether another may be tried.
+   * A queue timeout means the server is busy, not failing: it counts for the group only,
+   * since ejecting busy servers would crowd the ones left.
    */
   failed (code: string, resend: Resend): Failure {
     const backend = this.backend as Backend
     this.release()
-    const ejected = this.upstream.attemptFailed(backend, Date.now())
+    let ejected = false
+    if (code === QUEUE_TIMEOUT_CODE) this.upstream.queueTimeouts++
+    else ejected = this.upstream.attemptFailed(backend, Date.now())
     this.tried.push(backend)
     const error = gatewayError(code, this.upstream.name)
     this.lastError = error

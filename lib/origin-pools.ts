@@ -18,8 +18,9 @@ interface Entry {
 /** The code of the error a request gets when it waited `timeouts.queue` for a connection; nothing was sent. */
 export const QUEUE_TIMEOUT_CODE = 'GH_QUEUE_TIMEOUT'
 
-type RequestOptions = Dispatcher.RequestOptions & { origin: string }
-type Callback = (err: Error | null, data?: Dispatcher.ResponseData) => void
+type RequestOptions = Dispatcher.RequestOptions
+// undici's own callback type: data is there whenever err is null.
+type Callback = (err: Error | null, data: Dispatcher.ResponseData) => void
 
 /**
  * Keep-alive connection pools to the backends, one undici Pool per origin, shared by every
@@ -27,16 +28,21 @@ type Callback = (err: Error | null, data?: Dispatcher.ResponseData) => void
  * it calls request() with the origin that getUpstream chose, and we hand the request to
  * that origin's pool.
  */
-export class OriginPools {
+export class OriginPools implements Pick<Dispatcher, 'request'> {
   private readonly pools = new Map<string, Entry>()
 
-  /** reply-from's requestable interface. */
-  request (opts: Dispatcher.RequestOptions & { origin: string }, cb: (err: Error | null, data?: Dispatcher.ResponseData) => void): void {
+  /** undici's request(), which reply-from calls with the origin that getUpstream chose; the promise form for completeness. */
+  request (opts: RequestOptions): Promise<Dispatcher.ResponseData>
+  request (opts: RequestOptions, cb: Callback): void
+  request (opts: RequestOptions, cb?: Callback): Promise<Dispatcher.ResponseData> | undefined {
+    if (cb === undefined) {
+      return new Promise((resolve, reject) => this.request(opts, (err, data) => err === null ? resolve(data) : reject(err)))
+    }
     applyTarget(opts)
-    const entry = this.pools.get(opts.origin)
+    const entry = this.pools.get(String(opts.origin))
     if (entry === undefined) {
       // Only a backend that a reload removed between selection and dispatch gets here; nothing was sent.
-      process.nextTick(cb, Object.assign(new Error('no connection pool for origin'), { code: 'ECONNREFUSED' }))
+      process.nextTick(fail, cb, Object.assign(new Error('no connection pool for origin'), { code: 'ECONNREFUSED' }))
       return
     }
     this.dispatch(entry, opts, cb)
@@ -64,12 +70,12 @@ export class OriginPools {
         }
       }
       entry.pool.request(opts, (err, data) => {
-        if (err !== null || data === undefined) release()
+        if (err !== null) release()
         else data.body.once('close', release)
         cb(err, data)
       })
     }, () => {
-      cb(Object.assign(new Error('no connection to the server became free in time'), { code: QUEUE_TIMEOUT_CODE }))
+      fail(cb, Object.assign(new Error('no connection to the server became free in time'), { code: QUEUE_TIMEOUT_CODE }))
     })
   }
 
@@ -133,4 +139,9 @@ export function mergePoolOptions (a: PoolOptions, b: PoolOptions): PoolOptions {
     connectTimeout: Math.min(a.connectTimeout, b.connectTimeout),
     queueTimeout: Math.min(a.queueTimeout, b.queueTimeout)
   }
+}
+
+function fail (cb: Callback, err: Error): void {
+  // undici's callbacks carry no data with an error; its type says data is always there.
+  cb(err, undefined as unknown as Dispatcher.ResponseData)
 }

@@ -17,6 +17,8 @@ async function errorHandler (fastify: FastifyInstance) {
       return
     }
     if (status >= 500) request.log.warn({ upstream, server: request.backend?.id, code: error.code }, error.message)
+    // Busy or nothing ready: worth trying again soon, as HAProxy's 503 from a full queue says.
+    if (RETRY_SOON.has(error.code) && !reply.hasHeader('retry-after')) reply.header('retry-after', '1')
     reply.code(status).send({
       statusCode: status,
       error: httpReason(status),
@@ -26,6 +28,8 @@ async function errorHandler (fastify: FastifyInstance) {
     })
   })
 }
+
+const RETRY_SOON = new Set(['GH_NO_SERVER_AVAILABLE', 'GH_QUEUE_TIMEOUT'])
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request', 404: 'Not Found', 408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',

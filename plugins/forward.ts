@@ -1,31 +1,19 @@
 import fp from 'fastify-plugin'
-import replyFrom from '@fastify/reply-from'
-import { randomUUID } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest, RawServerBase, onResponseHookHandler } from 'fastify'
-import type { Backend } from '../lib/backend'
+import replyFrom, { type FastifyReplyFromHooks, type FastifyReplyFromOptions } from '@fastify/reply-from'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Readable } from 'node:stream'
+import type { IncomingHttpHeaders } from 'node:http'
 import type { Upstream } from '../lib/upstream'
 import type { UpstreamRegistry } from '../lib/upstream-registry'
-import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
-import { BadRequestError, NoServerAvailableError, QueueTimeoutError, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../lib/errors'
-import { QUEUE_TIMEOUT_CODE } from '../lib/origin-pools'
-import { gatewayError, neverSent } from '../lib/attempt-failure'
-import { toArray } from '../lib/to-array'
-import { isReplayable, isStream, isUnread } from './request-body'
+import { Attempt } from '../lib/attempt'
+import { logFailure } from '../lib/attempt-log'
 import { BodyView } from '../lib/body-view'
+import { BadRequestError, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../lib/errors'
+import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
 import { carryTarget } from '../lib/upstream-target'
-import type { Readable } from 'node:stream'
+import { isReplayable, isStream, isUnread } from './request-body'
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    /** The server chosen for the current (or last) attempt; what reply-from sends to. */
-    backend: Backend | null
-    /** The group the route sends to. */
-    upstream: Upstream | null
-    /** A server the sticky policy would like, by id; honoured only while it is ready. */
-    preferredBackend: string | null
-    /** x-request-id: the client's, or one made up for it; sent on and returned. */
-    requestId: string
-  }
   interface FastifyReply {
     /** Proxies the request to `upstream`, at `path` (the path and no query), with failover. */
     forward (upstream: Upstream, path: string): void
@@ -36,112 +24,60 @@ export interface ForwardOptions {
   registry: UpstreamRegistry
 }
 
+// RFC 9110 §9.2.2: a request that reached a backend may be sent again only if repeating it changes nothing.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 
-const kTried = Symbol('gatehouse.tried')
+const kAttempt = Symbol('gatehouse.attempt')
 const kPath = Symbol('gatehouse.path')
-const kCounted = Symbol('gatehouse.counted')
 const kSource = Symbol('gatehouse.source')
-const kLastError = Symbol('gatehouse.lastError')
-const kRequest = Symbol('gatehouse.request')
 
-interface AttemptState {
-  /** Servers this request was already sent to, when an attempt failed. */
-  [kTried]: Backend[] | null
-  /** What the client gets if no other server is left to try. */
-  [kLastError]: Error | null
+interface ForwardState {
+  /** The request's way through its group; also hung on the raw response, to release it on close. */
+  [kAttempt]: Attempt | null
   [kPath]: string
-  [kCounted]: boolean
   /** The streamed request body, when it is one; request.body is then a view of it per attempt. */
   [kSource]: Readable | null
 }
 
-type GatewayRequest = FastifyRequest & AttemptState
+type GatewayRequest = FastifyRequest & ForwardState
+type RawWithAttempt = FastifyReply['raw'] & { [kAttempt]?: Attempt }
 
+/**
+ * HTTP proxying with failover: reply-from on our undici pools sends each attempt, and an
+ * Attempt (lib/attempt.ts) decides which server gets it and whether a failed one goes on.
+ */
 async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
   // No `base`: a base given here would override the origin getUpstream returns per request.
   await fastify.register(replyFrom, {
-    undici: opts.registry.pools as never,
+    undici: opts.registry.pools,
     disableRequestLogging: true
-  })
+  } satisfies FastifyReplyFromOptions)
 
-  fastify.decorateRequest('backend', null)
-  fastify.decorateRequest('upstream', null)
-  fastify.decorateRequest('preferredBackend', null)
-  fastify.decorateRequest('requestId', '')
+  fastify.decorateRequest(kAttempt, null)
   fastify.decorateRequest(kPath, '')
-  fastify.decorateRequest(kCounted, false)
   fastify.decorateRequest(kSource, null)
-  fastify.decorateRequest(kTried, null)
-  fastify.decorateRequest(kLastError, null)
-
-  fastify.addHook('onRequest', (request, reply, done) => {
-    const incoming = request.headers['x-request-id']
-    request.requestId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 200 ? incoming : randomUUID()
-    reply.header('x-request-id', request.requestId)
-    done()
-  })
-
-  // While closing, every answer ends its connection: Fastify closes the keep-alive connections
-  // idle when close() starts, but one whose request was still in flight would otherwise stay
-  // open after its answer and hold the close until the client lets go.
-  let closing = false
-  fastify.addHook('preClose', (done) => {
-    closing = true
-    done()
-  })
-  fastify.addHook('onSend', (request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close')
-    done(null, payload)
-  })
-
-  // The access line and the counts hang on each gateway route, with its config in the
-  // closure: reading request.routeOptions per request would build a fresh object each time.
-  fastify.addHook('onRoute', routeOptions => {
-    const route = routeOptions.config?.gatehouse
-    if (route === undefined) return
-    const accessLog: onResponseHookHandler = (request, reply, done) => {
-      // A request a policy refused (429) never reached the handler; it is logged and counted all the same.
-      const upstream = request.upstream ?? fastify.gatehouse.registry.get(route.upstream)
-      if (upstream !== undefined) upstream.responses[Math.floor(reply.statusCode / 100)]++
-      // The instance logger: the route's own logger is held at "warn" (see routes/proxy.ts).
-      fastify.log.info({
-        reqId: request.id,
-        upstream: route.upstream,
-        server: request.backend?.id,
-        status: reply.statusCode,
-        responseTime: reply.elapsedTime,
-        requestId: request.requestId
-      }, request.upstream === null ? 'refused' : 'proxied')
-      done()
-    }
-    routeOptions.onResponse = [...toArray(routeOptions.onResponse), accessLog]
-  })
 
   fastify.decorateReply('forward', function (this: FastifyReply, upstream: Upstream, path: string) {
     const request = this.request as GatewayRequest
+    const attempt = new Attempt(upstream, request, request.preferredBackend)
     request.upstream = upstream
+    request[kAttempt] = attempt
     request[kPath] = path
-    upstream.budget.recordRequest()
-    ;(this.raw as unknown as Record<symbol, unknown>)[kRequest] = request
+    ;(this.raw as RawWithAttempt)[kAttempt] = attempt
     this.raw.once('close', releaseOnClose)
-    attempt(this, request)
+    send(this, request, attempt)
   })
 }
 
-function attempt (reply: FastifyReply, request: GatewayRequest): void {
-  const upstream = request.upstream as Upstream
-  const tried = request[kTried] ?? undefined
-  const preferred = request.preferredBackend === null ? undefined : upstream.backends.get(request.preferredBackend)
-  const backend = upstream.select(request, { tried, preferred })
+type ProxyReply = Parameters<Hook<'onError'>>[0]
+
+function send (reply: ProxyReply, request: GatewayRequest, attempt: Attempt): void {
+  const backend = attempt.next()
   if (backend === undefined) {
-    answerNoServer(reply, upstream, request[kLastError] ?? undefined)
+    reply.send(attempt.noServer())
     return
   }
   request.backend = backend
-  request[kCounted] = true
-  backend.inflight++
-  backend.attempts++
 
   let body = request.body
   const held = Buffer.isBuffer(body) && request.method !== 'GET' && request.method !== 'HEAD'
@@ -150,36 +86,35 @@ function attempt (reply: FastifyReply, request: GatewayRequest): void {
     request[kSource] ??= body
     body = request.body = new BodyView(request[kSource])
   }
-  try {
-    send(reply, request, upstream, body, held)
-  } catch (err) {
-    // reply-from refuses some paths outright (a ".." segment, broken percent-encoding): the client's fault.
-    release(request)
-    reply.send(new BadRequestError((err as Error).message))
-  }
-}
-
-function send (reply: FastifyReply, request: GatewayRequest, upstream: Upstream, body: unknown, held: boolean): void {
-  reply.from(request[kPath], {
+  const hooks: FastifyReplyFromHooks = {
     getUpstream: upstreamOf,
     rewriteRequestHeaders,
     rewriteHeaders,
     onResponse,
     onError,
     retryDelay: noRetry,
-    timeout: upstream.options.timeouts.response,
+    timeout: attempt.upstream.options.timeouts.response,
     // reply-from would JSON-encode a Buffer body of a JSON request; handing it over as an
     // explicit body with the client's own content type sends the bytes unchanged.
     ...(held ? { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' } : undefined)
-  } as never)
+  }
+  try {
+    reply.from(request[kPath], hooks)
+  } catch (err) {
+    // reply-from refuses some paths outright (a ".." next to an encoded slash): the client's fault, no server's.
+    attempt.release()
+    reply.send(new BadRequestError((err as Error).message))
+  }
 }
+
+type Hook<K extends keyof FastifyReplyFromHooks> = NonNullable<FastifyReplyFromHooks[K]>
 
 // reply-from calls these with the Fastify request; they are shared by every request.
-function upstreamOf (request: FastifyRequest): string {
-  return (request.backend as Backend).origin
+const upstreamOf: Hook<'getUpstream'> = request => {
+  return (request.backend as NonNullable<FastifyRequest['backend']>).origin
 }
 
-function rewriteRequestHeaders (request: FastifyRequest, headers: Record<string, string | string[] | undefined>) {
+const rewriteRequestHeaders: Hook<'rewriteRequestHeaders'> = (request, headers) => {
   if (request.method === 'GET' || request.method === 'HEAD') {
     // Fastify never reads a GET body, so none is sent; a length would make the backend wait for it.
     headers['content-length'] = undefined
@@ -195,13 +130,14 @@ function rewriteRequestHeaders (request: FastifyRequest, headers: Record<string,
   const q = url.indexOf('?')
   const path = (request as GatewayRequest)[kPath]
   carryTarget(out, q === -1 ? path : path + url.slice(q))
-  return out as Record<string, string>
+  // Numbers only where reply-from itself put one (content-length), which undici takes as is.
+  return out as IncomingHttpHeaders
 }
 
-function rewriteHeaders (headers: Record<string, string | string[] | undefined>, request?: FastifyRequest) {
+const rewriteHeaders: Hook<'rewriteHeaders'> = (headers, request) => {
   const out = withoutHopByHop(headers)
   if (request !== undefined) out['x-request-id'] = request.requestId
-  return out
+  return out as IncomingHttpHeaders
 }
 
 function noRetry (): null {
@@ -209,103 +145,56 @@ function noRetry (): null {
   return null
 }
 
-function onResponse (request: FastifyRequest, reply: FastifyReply, res: { stream: NodeJS.ReadableStream }): void {
-  const backend = request.backend as Backend
-  ;(request.upstream as Upstream).backends.recordSuccess(backend)
+const onResponse: Hook<'onResponse'> = (request, reply, res) => {
+  ;(request as GatewayRequest)[kAttempt]?.succeeded()
   if (reply.sent) {
     // Answered already (a limit tripped meanwhile): Fastify would leave this body unread,
     // holding the backend connection and its admission slot until the response timeout.
-    ;(res.stream as Readable).destroy()
+    res.stream.destroy()
     return
   }
   reply.send(res.stream)
 }
 
-function onError (reply: FastifyReply, { error }: { error: Error & { cause?: { code?: string }, code?: string } }): void {
-  const request = reply.request as GatewayRequest
-  const upstream = request.upstream as Upstream
-  const backend = request.backend as Backend
-  release(request)
-
-  const code = error.cause?.code ?? error.code ?? ''
+const onError: Hook<'onError'> = (reply, { error }) => {
+  const request = reply.request as unknown as GatewayRequest
+  const attempt = request[kAttempt] as Attempt
+  const code = errorCode(error)
   if (code === RECEIVE_TIMEOUT_CODE) {
-    answerStalledUpload(reply)
+    // The client's upload stalled (plugins/request-body.ts destroyed the body, which aborted
+    // the backend request): the client's doing, so nothing is booked against the server and
+    // nothing retried. 408 as nginx answers on client_body_timeout, and the connection goes with it.
+    attempt.release()
+    reply.header('connection', 'close').send(new ReceiveTimeoutError())
     return
   }
-  const mapped = code === QUEUE_TIMEOUT_CODE ? queueTimedOut(upstream) : failAttempt(request, upstream, backend, code)
-  const tried = request[kTried] ?? (request[kTried] = [])
-  tried.push(backend)
-  request[kLastError] = mapped
 
   const body = request[kSource] ?? request.body
-  const safe = neverSent(code)
-    ? isReplayable(body) || isUnread(body)
-    : IDEMPOTENT.has(request.method) && isReplayable(body)
-  if (!reply.sent && !request.raw.aborted && safe && upstream.mayRetry(tried.length)) {
-    request.server.log.info({ reqId: request.id, upstream: upstream.name, server: backend.id, reason: code }, 'retrying on another server')
-    attempt(reply, request)
+  const replayable = isReplayable(body)
+  // Once the client has an answer under way, or has gone, there is no one to retry for.
+  const open = !reply.sent && !request.raw.aborted
+  const failure = attempt.failed(code, {
+    ifNotSent: open && (replayable || isUnread(body)),
+    ifSent: open && replayable && IDEMPOTENT.has(request.method)
+  })
+  logFailure(request.server.log, request.id, attempt, failure, code)
+  if (failure.retry) {
+    send(reply, request, attempt)
     return
   }
   // An upload the backend never took may still be arriving; closing the connection after
   // this answer spares the client from sending the rest into nothing.
   if (!request.raw.complete) reply.header('connection', 'close')
-  sendFailure(reply, mapped)
+  reply.send(failure.error)
 }
 
-/**
- * The client's upload stalled (plugins/request-body.ts destroyed the body, which aborted the
- * backend request): the client's doing, so nothing is booked against the server and nothing
- * retried. 408 as nginx answers on client_body_timeout, and the connection goes with it.
- */
-function answerStalledUpload (reply: FastifyReply): void {
-  reply.header('connection', 'close').send(new ReceiveTimeoutError())
+function errorCode (error: Error): string {
+  const { code, cause } = error as Error & { code?: string, cause?: { code?: string } }
+  return cause?.code ?? code ?? ''
 }
 
-/**
- * No connection to the server became free within `timeouts.queue`. The server is busy, not
- * failing: it is not counted towards passive ejection (ejecting busy servers would crowd the
- * rest), only in the group's queue-timeout count. Nothing was sent, so failover may apply.
- */
-function queueTimedOut (upstream: Upstream): Error {
-  upstream.queueTimeouts++
-  return new QueueTimeoutError(upstream.name)
+function releaseOnClose (this: RawWithAttempt): void {
+  this[kAttempt]?.release()
 }
 
-/** The final failure of a request; a full queue is worth retrying soon, as HAProxy's 503 says. */
-function sendFailure (reply: FastifyReply, failure: Error): void {
-  if (failure instanceof QueueTimeoutError) reply.header('retry-after', '1')
-  reply.send(failure)
-}
-
-/**
- * Books a failed attempt on its server (counts, passive ejection, one warning when it
- * ejects) and returns what the client gets if no retry follows. Shared with the WebSocket tunnel.
- */
-export function failAttempt (request: FastifyRequest, upstream: Upstream, backend: Backend, code: string): Error {
-  if (upstream.attemptFailed(backend, Date.now())) {
-    request.log.warn({ upstream: upstream.name, server: backend.id, reason: code, failTimeout: upstream.options.passive.failTimeout }, 'server ejected after failed attempts')
-  }
-  return gatewayError(code, upstream.name)
-}
-
-/**
- * No server may take the request. After failed attempts the last failure is the answer;
- * with none, nothing is worth waiting for: 503 at once (issue #3).
- */
-export function answerNoServer (reply: FastifyReply, upstream: Upstream, lastFailure: Error | undefined): void {
-  if (lastFailure !== undefined) sendFailure(reply, lastFailure)
-  else reply.header('retry-after', '1').send(new NoServerAvailableError(upstream.name))
-}
-
-function release (request: GatewayRequest): void {
-  if (request[kCounted]) {
-    request[kCounted] = false
-    ;(request.backend as Backend).inflight--
-  }
-}
-
-function releaseOnClose (this: RawServerBase): void {
-  release((this as unknown as Record<symbol, GatewayRequest>)[kRequest])
-}
-
-export default fp(forward, { fastify: '5.x', name: 'gatehouse-forward' })
+export default fp(forward, { fastify: '5.x', name: 'gatehouse-forward', dependencies: ['gatehouse-request-state', 'gatehouse-request-id'] })

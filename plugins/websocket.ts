@@ -2,12 +2,13 @@ import fp from 'fastify-plugin'
 import { request as httpRequest, ServerResponse, type IncomingMessage, type ClientRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Duplex } from 'node:stream'
-import type { FastifyInstance, FastifyReply } from 'fastify'
-import type { Backend } from '../lib/backend'
+import type { Socket } from 'node:net'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Upstream } from '../lib/upstream'
+import { Attempt } from '../lib/attempt'
+import { logFailure } from '../lib/attempt-log'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
-import { neverSent } from '../lib/attempt-failure'
-import { answerNoServer, failAttempt } from './forward'
+import { markUpgrade, upgradeHead } from '../lib/upgrade-request'
 import { screenRequest } from './strict-http'
 
 declare module 'fastify' {
@@ -15,15 +16,6 @@ declare module 'fastify' {
     /** Proxies an Upgrade request (WebSocket) to `upstream` at `path` and then tunnels its bytes both ways. */
     tunnel (upstream: Upstream, path: string): void
   }
-}
-
-const kHead = Symbol('gatehouse.upgradeHead')
-
-type UpgradeRequest = IncomingMessage & { [kHead]?: Buffer }
-
-/** Whether a raw request came in through the server's 'upgrade' event and wants its connection. */
-export function isUpgrade (raw: IncomingMessage): boolean {
-  return (raw as UpgradeRequest)[kHead] !== undefined
 }
 
 /**
@@ -51,8 +43,8 @@ async function websocket (fastify: FastifyInstance) {
     fastify.server.on('upgrade', onUpgrade)
   })
 
-  function onUpgrade (req: UpgradeRequest, socket: Duplex, head: Buffer): void {
-    req[kHead] = head
+  function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    markUpgrade(req, head)
     socket.on('error', () => socket.destroy())
     const res = new ServerResponse(req)
     res.assignSocket(socket as never)
@@ -70,109 +62,118 @@ async function websocket (fastify: FastifyInstance) {
   })
 
   fastify.decorateReply('tunnel', function (this: FastifyReply, upstream: Upstream, path: string) {
-    const reply = this
-    const request = reply.request
-    const raw = request.raw as UpgradeRequest
-    const tried: Backend[] = []
-    let lastFailure: Error | undefined
-    const query = raw.url?.includes('?') === true ? raw.url.slice(raw.url.indexOf('?')) : ''
+    const request = this.request
+    const attempt = new Attempt(upstream, request, request.preferredBackend)
     request.upstream = upstream
+    const url = request.raw.url ?? ''
+    const q = url.indexOf('?')
+    open(this, attempt, q === -1 ? path : path + url.slice(q))
+  })
 
-    const attempt = (): void => {
-      const preferred = request.preferredBackend === null ? undefined : upstream.backends.get(request.preferredBackend)
-      const backend = upstream.select(request, { tried, preferred })
-      if (backend === undefined) {
-        answerNoServer(reply, upstream, lastFailure)
+  /** Sends the upgrade to the next server; on a failure that proves nothing was sent, to the one after. */
+  function open (reply: FastifyReply, attempt: Attempt, target: string): void {
+    const request = reply.request
+    const backend = attempt.next()
+    if (backend === undefined) {
+      reply.send(attempt.noServer())
+      return
+    }
+    request.backend = backend
+    const upstream = attempt.upstream
+    const out = upgradeRequest(request, upstream, backend.origin, target)
+
+    // Connect, then the answer to the upgrade, each within the upstream's timeouts; an open tunnel has none.
+    const { connect, response } = upstream.options.timeouts
+    const fail = (code: string) => out.destroy(Object.assign(new Error('timed out'), { code }))
+    let timer = setTimeout(fail, connect, 'UND_ERR_CONNECT_TIMEOUT')
+    out.once('socket', s => s.once('connect', () => {
+      clearTimeout(timer)
+      timer = setTimeout(fail, response, 'UND_ERR_HEADERS_TIMEOUT')
+    }))
+
+    out.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      if (reply.sent) {
+        attempt.release()
         return
       }
-      request.backend = backend
-      backend.inflight++
-      backend.attempts++
-      let released = false
-      const release = () => {
-        if (!released) {
-          released = true
-          backend.inflight--
-        }
-      }
+      const code = err.code ?? ''
+      // Only an upgrade that never reached a backend goes to another: one that did may have opened a session.
+      const failure = attempt.failed(code, { ifNotSent: true, ifSent: false })
+      logFailure(request.server.log, request.id, attempt, failure, code)
+      if (failure.retry) open(reply, attempt, target)
+      else reply.send(failure.error)
+    })
 
-      const url = new URL(path + query, backend.origin)
-      const headers = forwardRequestHeaders({ ...raw.headers }, {
-        ip: request.ip, protocol: request.protocol, host: raw.headers.host, requestId: request.requestId
-      }, upstream.options.preserveHost)
-      if (!upstream.options.preserveHost) headers.host = url.host
-      // The two hop-by-hop headers an upgrade needs, and only those.
-      headers.connection = 'upgrade'
-      headers.upgrade = raw.headers.upgrade
-      const out: ClientRequest = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
-        // The routed path and raw query as they are: the URL's own pathname would be a WHATWG resolution of it.
-        method: raw.method, path: path + query, headers: headers as Record<string, string>, agent: false
-      })
-      // Connect, then the answer to the upgrade, each within the upstream's timeouts; an open tunnel has none.
-      const { connect, response } = upstream.options.timeouts
-      const fail = (code: string) => out.destroy(Object.assign(new Error('timed out'), { code }))
-      let timer = setTimeout(fail, connect, 'UND_ERR_CONNECT_TIMEOUT')
-      out.once('socket', s => s.once('connect', () => {
-        clearTimeout(timer)
-        timer = setTimeout(fail, response, 'UND_ERR_HEADERS_TIMEOUT')
-      }))
+    // The backend declined the upgrade: its answer goes to the client as a plain response.
+    out.on('response', res => {
+      clearTimeout(timer)
+      attempt.succeeded()
+      res.once('close', () => attempt.release())
+      reply.code(res.statusCode ?? 502).headers(withoutHopByHop(res.headers)).send(res)
+    })
 
-      out.on('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer)
-        release()
-        if (reply.sent) return
-        const code = err.code ?? ''
-        lastFailure = failAttempt(request, upstream, backend, code)
-        tried.push(backend)
-        // Only an upgrade that never reached a backend goes to another: one that did may have opened a session.
-        if (neverSent(code) && upstream.mayRetry(tried.length)) attempt()
-        else reply.send(lastFailure)
-      })
+    out.on('upgrade', (res, backendSocket, backendHead) => {
+      clearTimeout(timer)
+      attempt.succeeded()
+      reply.hijack()
+      join(request, attempt, res, backendSocket as Socket, backendHead)
+      // Fastify's onResponse hooks never run for a hijacked reply: the access line is written here.
+      request.server.log.info({ reqId: request.id, upstream: upstream.name, server: backend.id, status: 101, requestId: request.requestId }, 'tunnel opened')
+    })
+    out.end()
+  }
 
-      // The backend declined the upgrade: its answer goes to the client as a plain response.
-      out.on('response', res => {
-        clearTimeout(timer)
-        upstream.backends.recordSuccess(backend)
-        res.once('close', release)
-        reply.code(res.statusCode ?? 502).headers(withoutHopByHop(res.headers)).send(res)
-      })
-
-      out.on('upgrade', (res, backendSocket, backendHead) => {
-        clearTimeout(timer)
-        upstream.backends.recordSuccess(backend)
-        reply.hijack()
-        const client = raw.socket
-        tunnels.add(client)
-        let head = `HTTP/1.1 ${res.statusCode ?? 101} ${res.statusMessage ?? 'Switching Protocols'}\r\n`
-        for (let i = 0; i < res.rawHeaders.length; i += 2) head += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`
-        client.write(head + `x-request-id: ${request.requestId}\r\n\r\n`)
-        if (backendHead.length > 0) client.write(backendHead)
-        const clientHead = raw[kHead]
-        if (clientHead !== undefined && clientHead.length > 0) backendSocket.write(clientHead)
-        const close = () => {
-          tunnels.delete(client)
-          release()
-          client.destroy()
-          backendSocket.destroy()
-        }
-        backendSocket.on('error', close).on('close', close)
-        client.on('error', close).on('close', close)
-        // WebSocket has no use for half-closed connections: when either side ends, the other is
-        // ended once its pending bytes are written, and then both go, as nginx does.
-        backendSocket.on('end', () => client.end(close))
-        client.on('end', () => backendSocket.end(close))
-        backendSocket.pipe(client, { end: false })
-        client.pipe(backendSocket, { end: false })
-        // An open tunnel with no bytes either way for tunnelIdle is closed, as nginx does after
-        // proxy_read_timeout. Every byte crosses the backend socket, read or written, and a
-        // socket's timeout counts both, so one timer watches the tunnel.
-        backendSocket.setTimeout(upstream.options.tunnelIdleTimeout, close)
-        // Fastify's onResponse hooks never run for a hijacked reply: the access line is written here.
-        request.server.log.info({ reqId: request.id, upstream: upstream.name, server: backend.id, status: 101, requestId: request.requestId }, 'tunnel opened')
-      })
-      out.end()
+  /** Passes the backend's 101 on, then joins the two sockets byte for byte until either goes. */
+  function join (request: FastifyRequest, attempt: Attempt, res: IncomingMessage, backendSocket: Socket, backendHead: Buffer): void {
+    const client = request.raw.socket
+    tunnels.add(client)
+    let head = `HTTP/1.1 ${res.statusCode ?? 101} ${res.statusMessage ?? 'Switching Protocols'}\r\n`
+    for (let i = 0; i < res.rawHeaders.length; i += 2) head += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`
+    client.write(head + `x-request-id: ${request.requestId}\r\n\r\n`)
+    if (backendHead.length > 0) client.write(backendHead)
+    const clientHead = upgradeHead(request.raw)
+    if (clientHead !== undefined && clientHead.length > 0) backendSocket.write(clientHead)
+    const close = () => {
+      tunnels.delete(client)
+      attempt.release()
+      client.destroy()
+      backendSocket.destroy()
     }
-    attempt()
+    backendSocket.on('error', close).on('close', close)
+    client.on('error', close).on('close', close)
+    // WebSocket has no use for half-closed connections: when either side ends, the other is
+    // ended once its pending bytes are written, and then both go, as nginx does.
+    backendSocket.on('end', () => client.end(close))
+    client.on('end', () => backendSocket.end(close))
+    backendSocket.pipe(client, { end: false })
+    client.pipe(backendSocket, { end: false })
+    // An open tunnel with no bytes either way for tunnelIdle is closed, as nginx does after
+    // proxy_read_timeout. Every byte crosses the backend socket, read or written, and a
+    // socket's timeout counts both, so one timer watches the tunnel.
+    backendSocket.setTimeout(attempt.upstream.options.tunnelIdleTimeout, close)
+  }
+}
+
+/** The upgrade request to a backend: the client's headers as forwarded, with the two hop-by-hop ones an upgrade needs. */
+function upgradeRequest (request: FastifyRequest, upstream: Upstream, origin: string, target: string): ClientRequest {
+  const raw = request.raw
+  const url = new URL(origin)
+  const headers = forwardRequestHeaders({ ...raw.headers }, {
+    ip: request.ip, protocol: request.protocol, host: raw.headers.host, requestId: request.requestId
+  }, upstream.options.preserveHost)
+  if (!upstream.options.preserveHost) headers.host = url.host
+  headers.connection = 'upgrade'
+  headers.upgrade = raw.headers.upgrade
+  return (url.protocol === 'https:' ? httpsRequest : httpRequest)({
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port,
+    // The routed path and raw query as they are: a URL's pathname would be a WHATWG resolution of them.
+    path: target,
+    method: raw.method,
+    headers: headers as Record<string, string>,
+    agent: false
   })
 }
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, LogLevel } from 'fastify'
 import type { RouteOptions } from '../lib/config'
 import { forwardPath, hostPattern, routeMethods } from '../lib/route-table'
 import { ConfigError, NoServerAvailableError } from '../lib/errors'
-import { isUpgrade } from '../plugins/websocket'
+import { isUpgrade } from '../lib/upgrade-request'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,7 +32,7 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
           // Looked up per request so that a reload's changes to the group apply at once.
           const upstream = fastify.gatehouse.registry.get(name)
           if (upstream === undefined) {
-            reply.header('retry-after', '1').send(new NoServerAvailableError(name))
+            reply.send(new NoServerAvailableError(name))
             return reply
           }
           const path = forwardPath(request.url, stripPrefix)

@@ -1,0 +1,19 @@
+import type { Attempt, Failure } from './attempt'
+
+interface Logger {
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+}
+
+/**
+ * The log lines a failed attempt is worth, the same for plain requests and tunnels: one
+ * warning when it ejected its server, one info line when the request goes on to another.
+ */
+export function logFailure (log: Logger, reqId: string, attempt: Attempt, failure: Failure, code: string): void {
+  const upstream = attempt.upstream.name
+  const server = attempt.backend?.id
+  if (failure.ejected) {
+    log.warn({ reqId, upstream, server, reason: code, failTimeout: attempt.upstream.options.passive.failTimeout }, 'server ejected after failed attempts')
+  }
+  if (failure.retry) log.info({ reqId, upstream, server, reason: code }, 'retrying on another server')
+}

@@ -1,0 +1,34 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance, onResponseHookHandler } from 'fastify'
+import { toArray } from '../lib/to-array'
+
+/**
+ * One access line per request to a gateway route, and its count by status class on the
+ * group. The hook hangs on each gateway route with its config in the closure: reading
+ * request.routeOptions per request would build a fresh object each time. Routes declared
+ * outside the gateway's config pay nothing.
+ */
+async function accessLog (fastify: FastifyInstance) {
+  fastify.addHook('onRoute', routeOptions => {
+    const route = routeOptions.config?.gatehouse
+    if (route === undefined) return
+    const log: onResponseHookHandler = (request, reply, done) => {
+      // A request a policy refused (429) never reached the handler; it is logged and counted all the same.
+      const upstream = request.upstream ?? fastify.gatehouse.registry.get(route.upstream)
+      if (upstream !== undefined) upstream.responses[Math.floor(reply.statusCode / 100)]++
+      // The instance logger: the route's own logger is held at "warn" (see routes/proxy.ts).
+      fastify.log.info({
+        reqId: request.id,
+        upstream: route.upstream,
+        server: request.backend?.id,
+        status: reply.statusCode,
+        responseTime: reply.elapsedTime,
+        requestId: request.requestId
+      }, request.upstream === null ? 'refused' : 'proxied')
+      done()
+    }
+    routeOptions.onResponse = [...toArray(routeOptions.onResponse), log]
+  })
+}
+
+export default fp(accessLog, { fastify: '5.x', name: 'gatehouse-access-log', dependencies: ['gatehouse-request-id'] })
