@@ -40,7 +40,7 @@ interface GatehouseFileOptions {
  */
 async function gatehouse (fastify: FastifyInstance, opts: GatehouseConfig): Promise<void> {
   const mode = pluginMode(opts as Record<string, unknown>)
-  const resolved = mode.config !== undefined ? { config: normalizeConfig(mode.config) } : fromFile(mode.configFile)
+  const resolved = mode.config !== undefined ? { config: normalizeConfig(mode.config) } : fromFile(undefined)
   await start(fastify, resolved, (opts as { prefix?: string }).prefix)
 }
 
@@ -52,6 +52,7 @@ async function start (fastify: FastifyInstance, { config, file }: { config: Norm
   await fastify.register(upstreams, { config })
   await fastify.register(gateway, { prefix, config, file })
 }
+
 async function gateway (fastify: FastifyInstance, { config, file }: { config: NormalizedConfig, file?: string }) {
   // Registered in this order on purpose: the body parser and the forwarder first, since the
   // policies and the routes rely on them; the routes last, once every hook is in place.
@@ -73,7 +74,7 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
  * other key is ignored, since fastify-cli's `-o` passes the server options it loaded to the
  * plugin as well, and those are not config.
  */
-function pluginMode (opts: Record<string, unknown>): { config: Record<string, unknown> } | { config?: undefined, configFile?: string } {
+function pluginMode (opts: Record<string, unknown>): { config?: Record<string, unknown> } {
   const keys = Object.keys(opts)
   if (!keys.some(k => CONFIG_KEYS.has(k))) return {}
   return { config: Object.fromEntries(Object.entries(opts).filter(([k]) => !FASTIFY_PLUGIN_KEYS.includes(k))) }
