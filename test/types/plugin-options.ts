@@ -1,7 +1,10 @@
 // Compiled by `npm run typecheck`, never run. Each @ts-expect-error line must be a type error:
 // if one ever compiles, the directive itself is reported and the typecheck fails.
-import Fastify from 'fastify'
-import gatehouse from '../../app'
+import Fastify, { type FastifyPluginAsync } from 'fastify'
+import gatehouse, { type GatehouseConfig } from '../../app'
+
+// The plugin is a FastifyPluginAsync of a whole config.
+export const typed: FastifyPluginAsync<GatehouseConfig> = gatehouse
 
 const app = Fastify()
 
