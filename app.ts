@@ -19,29 +19,46 @@ import rateLimit from './plugins/rate-limit'
 import signals from './plugins/signals'
 import admin from './plugins/admin'
 import strictHttp from './plugins/strict-http'
-
-export type { GatehouseConfig } from './lib/config'
-export type { Gatehouse } from './plugins/upstreams'
+import type { Gatehouse as GatehouseDecorator } from './plugins/upstreams'
+import { ConfigSchema } from './lib/config-schema'
 
 // Options Fastify itself adds to every plugin's options; they are not part of the config.
 const FASTIFY_PLUGIN_KEYS = ['prefix', 'logLevel', 'logSerializers']
+// The config's top-level keys, from the schema, so a key added there is recognised here too.
+const CONFIG_KEYS = new Set(Object.keys(ConfigSchema.properties))
+
+/** Options of the file-mode plugin (the gatehouse command, or fastify-cli). */
+interface GatehouseFileOptions {
+  /** The JSON config file, re-read on SIGHUP. Default: the file GATEHOUSE_CONFIG names. */
+  configFile?: string
+}
 
 /**
  * Gatehouse as a Fastify plugin: `app.register(gatehouse, config)`. With no config in the
  * options (as under `fastify start dist/app.js`), the config is read from the file that
  * GATEHOUSE_CONFIG names, and the gateway handles SIGHUP (reload) and SIGTERM (drain) itself.
+ * Its type asks for a whole config; file mode has its own typed plugin, gatehouseFromFile.
  *
  * The outer plugin is wrapped with fastify-plugin so that `app.gatehouse` (reload, the
  * upstream registry) is visible to the host app; everything else (the body parser, the
  * error handler, hooks and routes) lives in an encapsulated child and leaves the host's
  * other routes alone.
  */
-async function gatehousePlugin (fastify: FastifyInstance, opts: Partial<GatehouseConfig> & { prefix?: string }) {
-  const { config, file } = resolveConfig(opts)
+async function gatehouse (fastify: FastifyInstance, opts: GatehouseConfig): Promise<void> {
+  const mode = pluginMode(opts as Record<string, unknown>)
+  const resolved = mode.config !== undefined ? { config: normalizeConfig(mode.config) } : fromFile(undefined)
+  await start(fastify, resolved, (opts as { prefix?: string }).prefix)
+}
+
+async function gatehouseFromFile (fastify: FastifyInstance, opts: GatehouseFileOptions & { prefix?: string }): Promise<void> {
+  await start(fastify, fromFile(opts.configFile), opts.prefix)
+}
+
+async function start (fastify: FastifyInstance, { config, file }: { config: NormalizedConfig, file?: string }, prefix: string | undefined) {
   // Server-wide, before routing: protocol checks and target normalisation (issue 7).
   await fastify.register(strictHttp)
   await fastify.register(upstreams, { config })
-  await fastify.register(gateway, { prefix: opts.prefix, config, file })
+  await fastify.register(gateway, { prefix, config, file })
 }
 
 async function gateway (fastify: FastifyInstance, { config, file }: { config: NormalizedConfig, file?: string }) {
@@ -64,17 +81,45 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })
 }
 
-function resolveConfig (opts: Record<string, unknown>): { config: NormalizedConfig, file?: string } {
-  const given = Object.fromEntries(Object.entries(opts).filter(([k]) => !FASTIFY_PLUGIN_KEYS.includes(k)))
-  if (Object.keys(given).length > 0) return { config: normalizeConfig(given) }
-  const file = process.env.GATEHOUSE_CONFIG
+/**
+ * Config mode when the options hold any config key: the options less Fastify's own plugin
+ * keys are the config, validated whole (so a typo in a key fails). File mode otherwise: every
+ * other key is ignored, since fastify-cli's `-o` passes the server options it loaded to the
+ * plugin as well, and those are not config.
+ */
+function pluginMode (opts: Record<string, unknown>): { config?: Record<string, unknown> } {
+  const keys = Object.keys(opts)
+  if (!keys.some(k => CONFIG_KEYS.has(k))) return {}
+  return { config: Object.fromEntries(Object.entries(opts).filter(([k]) => !FASTIFY_PLUGIN_KEYS.includes(k))) }
+}
+
+function fromFile (configFile: string | undefined): { config: NormalizedConfig, file: string } {
+  const file = configFile ?? process.env.GATEHOUSE_CONFIG
   if (file === undefined || file === '') {
     throw new ConfigError('no config: pass one to app.register(gatehouse, config), or set GATEHOUSE_CONFIG to a JSON file')
   }
   return { config: loadConfigFile(file, { handleSignals: true }), file }
 }
 
-const gatehouse = fp(gatehousePlugin, { fastify: '5.x', name: 'gatehouse' })
+// fastify-plugin marks the functions themselves (and returns them), so they stay plain
+// function declarations, which TypeScript lets carry the properties and the namespace below.
+fp(gatehouse, { fastify: '5.x', name: 'gatehouse' })
+fp(gatehouseFromFile, { fastify: '5.x', name: 'gatehouse' })
 
-export default gatehouse
-export { gatehouse }
+/*
+ * The export pattern of the @fastify plugins: module.exports is the plugin itself, so that
+ * `import gatehouse from 'gatehouse'` in an ESM project and `require('gatehouse')` both get
+ * it, and the typings say so (`export =`); `.default` serves TypeScript's CommonJS default
+ * import (esModuleInterop) and fastify-cli, which prefers `.default`.
+ */
+gatehouse.default = gatehouse
+gatehouse.gatehouse = gatehouse
+gatehouse.gatehouseFromFile = gatehouseFromFile
+
+// eslint-disable-next-line @typescript-eslint/no-namespace
+declare namespace gatehouse {
+  export type { GatehouseConfig, GatehouseFileOptions }
+  export type Gatehouse = GatehouseDecorator
+}
+
+export = gatehouse

@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 
 export interface DemoBackendSpec {
@@ -107,6 +108,9 @@ async function listen (spec: DemoBackendSpec): Promise<DemoBackend> {
     }
     const onListening = () => {
       server.removeListener('error', onError)
+      // Port 0 (DEMO_FREE_PORTS=1) takes a free port: name the one actually bound.
+      backend.port = (server.address() as AddressInfo).port
+      backend.url = `http://127.0.0.1:${backend.port}`
       resolve()
     }
     server.once('error', onError)

@@ -4,10 +4,13 @@
  * Starts the demo backends on the ports examples/gatehouse.json names (9001-9003, 9100),
  * starts Gatehouse with that config on 127.0.0.1:8080 (or $PORT), sends a few requests
  * itself and explains what came back; then keeps running until Ctrl-C.
- * With DEMO_EXIT=1 it exits (0) right after the tour, for smoke tests.
+ * With DEMO_EXIT=1 it exits (0) right after the tour, for smoke tests; with DEMO_FREE_PORTS=1
+ * the backends take free ports (the config's URLs are pointed at them) and PORT may be 0, so a
+ * test can run the README's quick start beside other demos.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
 import { Agent, request } from 'undici'
 import gatehouse, { type GatehouseConfig } from '../app'
 import { backendsFromConfig, DEFAULT_CONFIG_FILE, PortBusyError, startDemoBackends, type DemoBackends } from './backends'
@@ -20,15 +23,16 @@ function fail (message: string): never {
   process.exit(1)
 }
 
-function parsePort (value: string | undefined): number {
+function parsePort (value: string | undefined, lowest: number): number {
   if (value === undefined || value === '') return 8080
   const port = Number(value)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a port number (got "${value}")`)
+  if (!Number.isInteger(port) || port < lowest || port > 65535) fail(`PORT must be a port number (got "${value}")`)
   return port
 }
 
 async function main (): Promise<void> {
-  const port = parsePort(process.env.PORT)
+  const freePorts = process.env.DEMO_FREE_PORTS === '1'
+  const port = parsePort(process.env.PORT, freePorts ? 0 : 1)
   const exitAfterTour = process.env.DEMO_EXIT === '1'
   const configFile = DEFAULT_CONFIG_FILE
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as GatehouseConfig
@@ -36,7 +40,14 @@ async function main (): Promise<void> {
   // 1. The backends.
   let backends: DemoBackends
   try {
-    backends = await startDemoBackends(backendsFromConfig(configFile))
+    const specs = backendsFromConfig(configFile)
+    backends = await startDemoBackends(freePorts ? specs.map(s => ({ ...s, port: 0 })) : specs)
+    if (freePorts) {
+      const moved = new Map(specs.map((s, i) => [s.port, backends.backends[i].url]))
+      for (const upstream of Object.values(config.upstreams)) {
+        for (const server of upstream.servers) server.url = moved.get(Number(new URL(server.url).port)) ?? server.url
+      }
+    }
   } catch (err) {
     if (err instanceof PortBusyError) {
       fail(`cannot start the demo backends: ${err.message}\n  The demo needs ports 9001-9003 and 9100 on 127.0.0.1 free; stop what holds port ${err.port} (for example: lsof -i :${err.port}) and try again.`)
@@ -77,7 +88,7 @@ async function main (): Promise<void> {
   process.on('SIGTERM', stop)
 
   // 3. The tour.
-  const base = `http://${HOST}:${port}`
+  const base = `http://${HOST}:${(app.server.address() as AddressInfo).port}`
   const agent = new Agent({ keepAliveTimeout: 1_000 })
   try {
     await tour(base, backends, agent, config)

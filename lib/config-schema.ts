@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { DURATION_PATTERN } from './duration'
 
 // Everything a user may write in a Gatehouse config. Every object is closed
 // (additionalProperties: false) so that a typo fails at start instead of silently
@@ -12,11 +13,11 @@ function Closed<T extends Parameters<typeof Type.Object>[0]> (properties: T) {
   return Type.Object(properties, { additionalProperties: false })
 }
 
-/** Milliseconds as a number, or a string such as "500ms", "1s", "2m". */
+/** Milliseconds as a number, or a string such as "500ms", "1.5s", "1h30m", "1d" (lib/duration.ts). */
 export const Duration = Type.Union([
   Type.Integer({ minimum: 0 }),
-  Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h)?\\s*$' })
-], { description: 'a duration: milliseconds as a number, or a string such as "500ms" or "1s"' })
+  Type.String({ pattern: DURATION_PATTERN })
+], { description: 'a duration: milliseconds as a number, or a string with no spaces such as "500ms", "1s", "1h30m" or "1d"' })
 
 export const BALANCERS = ['round-robin', 'random', 'least-connections', 'p2c', 'hash'] as const
 

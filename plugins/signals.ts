@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 
+const SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT'] as const
+
 export interface SignalsOptions {
   /** The file SIGHUP re-reads. */
   configFile: string | undefined
@@ -10,13 +12,16 @@ export interface SignalsOptions {
 /**
  * Standalone mode: SIGHUP reloads the config file, SIGTERM and SIGINT drain and exit 0.
  *
- * fastify-cli wraps the app in close-with-grace, which closes the server on SIGHUP too and
- * exits 1 when closing takes more than 500 ms; neither suits a gateway that reloads in place
- * and drains for up to drainTimeout. Its handlers are installed after the app is registered
- * and before listen, so at onReady we take over those three signals from it.
+ * Gatehouse owns these three signals. fastify-cli wraps the app in close-with-grace, which
+ * closes the server on SIGHUP too and exits 1 when closing takes more than 500 ms; neither
+ * suits a gateway that reloads in place and drains for up to drainTimeout. A launcher installs
+ * such handlers after the app is registered and before listen, so the listeners present now
+ * are remembered and, at onReady, only those added since are removed: this depends on when
+ * the launcher adds them, not on what its functions are called.
  */
 export default async function signals (fastify: FastifyInstance, opts: SignalsOptions) {
   let closing = false
+  const before = new Map(SIGNALS.map(signal => [signal, new Set(process.listeners(signal))]))
 
   const onHup = () => {
     if (opts.configFile === undefined) {
@@ -58,10 +63,9 @@ export default async function signals (fastify: FastifyInstance, opts: SignalsOp
   }
 
   fastify.addHook('onReady', async () => {
-    for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
+    for (const signal of SIGNALS) {
       for (const listener of process.listeners(signal)) {
-        // close-with-grace's handler; other listeners are left alone.
-        if (listener.name === 'onSignal') process.removeListener(signal, listener)
+        if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener)
       }
     }
     process.on('SIGHUP', onHup)

@@ -19,7 +19,11 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
   const logLevel = accessLogLevel(fastify.log.level)
   for (const route of fastify.gatehouse.config.routes) {
     const name = route.upstream
-    const stripPrefix = route.stripPrefix
+    // Under a prefix the host gave (`register(gatehouse, { prefix: '/gw' })`), the route is
+    // declared at prefix + path, so the prefix comes off first, then the route's own stripPrefix:
+    // the backend sees the path the config describes. Worked out once, per route.
+    const hostPrefix = fastify.prefix.replace(/\/+$/, '')
+    const stripPrefix = hostPrefix === '' ? route.stripPrefix : hostPrefix + (route.stripPrefix ?? '')
     try {
       fastify.route({
         method: routeMethods(route),

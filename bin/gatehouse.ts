@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// The gatehouse command: the gateway in its own process, with Fastify directly (no launcher
+// in between), so the signals systemd, pm2, supervisord or a container runtime send reach it.
+import Fastify from 'fastify'
+import { parseArgs } from 'node:util'
+import gatehouse from '../app'
+
+const USAGE = 'usage: gatehouse [--port 8080] [--host 127.0.0.1] [--log-level info] CONFIG'
+const DEFAULT_PORT = 8080
+const DEFAULT_HOST = '127.0.0.1'
+const DEFAULT_LOG_LEVEL = 'info'
+
+async function main (argv: string[]): Promise<void> {
+  let args
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string', short: 'a' },
+        'log-level': { type: 'string', short: 'l' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    })
+  } catch (err) {
+    return fail(`${(err as Error).message}\n${USAGE}`, 2)
+  }
+  if (args.values.help === true) {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  if (args.positionals.length !== 1) return fail(USAGE, 2)
+  const port = Number(args.values.port ?? DEFAULT_PORT)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port: not a port: ${args.values.port}\n${USAGE}`, 2)
+
+  const app = Fastify({ logger: { level: args.values['log-level'] ?? DEFAULT_LOG_LEVEL } })
+  app.register(gatehouse.gatehouseFromFile, { configFile: args.positionals[0] })
+  try {
+    // Fastify logs "Server listening at http://host:port" with the port actually bound.
+    await app.listen({ port, host: args.values.host ?? DEFAULT_HOST })
+  } catch (err) {
+    const e = err as Error & { code?: string }
+    return fail(e.code === 'GH_CONFIG_INVALID' ? e.message : String(e.stack ?? e), 1)
+  }
+  if (process.env.npm_lifecycle_event !== undefined) exitWithLauncher()
+}
+
+/**
+ * Under `npm start`, npm passes SIGTERM and SIGINT on to this process but not SIGHUP: npm
+ * dies of it and this process would be left running with no one to stop it. So when started
+ * by npm, a launcher that goes away is treated as a SIGTERM: drain and exit.
+ */
+function exitWithLauncher (): void {
+  const launcher = process.ppid
+  const timer = setInterval(() => {
+    if (process.ppid !== launcher) {
+      clearInterval(timer)
+      process.kill(process.pid, 'SIGTERM')
+    }
+  }, 200)
+  timer.unref()
+}
+
+function fail (message: string, code: number): void {
+  process.stderr.write(`${message}\n`)
+  process.exitCode = code
+}
+
+void main(process.argv.slice(2))
