@@ -13,22 +13,15 @@ import type { Readable } from 'node:stream'
  * backend is slow to take it, or no connection is free yet) and ends with the body.
  */
 export function watchReceive (body: Readable, ms: number, onStall: () => void): void {
-  let timer: NodeJS.Timeout | undefined
-  const stop = () => {
-    if (timer !== undefined) clearTimeout(timer)
-    timer = undefined
-  }
-  const start = () => {
-    if (timer === undefined) timer = setTimeout(fire, ms)
-  }
-  const fire = () => {
-    timer = undefined
+  const timer = new Deadline(ms, () => {
     done()
     onStall()
-  }
-  const onData = () => timer?.refresh()
+  })
+  const onData = () => timer.refresh()
+  const start = () => timer.start()
+  const stop = () => timer.stop()
   const done = () => {
-    stop()
+    timer.stop()
     body.removeListener('data', onData).removeListener('pause', stop).removeListener('resume', start)
       .removeListener('end', done).removeListener('close', done)
   }
@@ -44,22 +37,40 @@ export function watchReceive (body: Readable, ms: number, onStall: () => void): 
  * (a slow backend, a quiet event stream) is not paused, so its wait is not counted.
  */
 export function watchSend (source: Readable, ms: number, onStall: () => void): void {
-  let timer: NodeJS.Timeout | undefined
-  const stop = () => {
-    if (timer !== undefined) clearTimeout(timer)
-    timer = undefined
-  }
-  const start = () => {
-    if (timer === undefined) timer = setTimeout(fire, ms)
-  }
-  const fire = () => {
-    timer = undefined
+  const timer = new Deadline(ms, () => {
     done()
     onStall()
-  }
+  })
+  const start = () => timer.start()
+  const stop = () => timer.stop()
   const done = () => {
-    stop()
+    timer.stop()
     source.removeListener('pause', start).removeListener('resume', stop).removeListener('end', done).removeListener('close', done)
   }
   source.on('pause', start).on('resume', stop).once('end', done).once('close', done)
+}
+
+/** A timer that runs only between start() and stop(), at most one at a time. */
+class Deadline {
+  private timer: NodeJS.Timeout | undefined
+
+  constructor (private readonly ms: number, private readonly onFire: () => void) {}
+
+  start (): void {
+    this.timer ??= setTimeout(this.fire, this.ms)
+  }
+
+  stop (): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  refresh (): void {
+    this.timer?.refresh()
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined
+    this.onFire()
+  }
 }

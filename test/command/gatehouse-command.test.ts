@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { ROOT, readmeBlock } from '../readme'
 import { writeConfig } from '../standalone/process'
 import { startBackend, call } from '../helper'
+import { slowBackend } from './slow-backend'
 import { launch, refused } from './launch'
 
 // Signals sent to the very process the README tells users to start: the gatehouse command. Each test spawns one gateway (1-3 s to start on a busy machine).
@@ -22,19 +23,6 @@ function readmeCommand (file: string): string[] {
   return line.split(/\s+/).slice(1).map(arg => arg === '8080' ? '0' : arg === './gatehouse.json' ? file : arg)
 }
 
-/** A backend whose /slow requests wait for release(). */
-async function slowBackend (t: Parameters<typeof startBackend>[0], name: string) {
-  const backend = await startBackend(t, name)
-  let release = () => {}
-  const arrived = new Promise<void>(resolve => {
-    backend.handle((req, res) => {
-      if (req.url !== '/slow') { res.setHeader('x-backend', name); res.end(name); return }
-      resolve()
-      release = () => res.end('slow done')
-    })
-  })
-  return { backend, arrived, release: () => release() }
-}
 
 t.test('the gatehouse command: SIGHUP reloads in place, SIGTERM drains and exits 0', async t => {
   const a = await startBackend(t, 'a')

@@ -13,7 +13,9 @@ export interface Launched {
   /** Resolves with the address of "Server listening at ..." and the pid that logged it. */
   listening (): Promise<{ url: string, port: number, pid: number }>
   exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  /** stdout and stderr as they came. */
   output (): string
+  stderr (): string
 }
 
 /** Starts a command with stdout read as pino JSON lines (other lines kept as { msg }). */
@@ -23,7 +25,8 @@ export function launch (t: Test, command: string, args: string[], opts: { cwd?: 
   const logs: Launched['logs'] = []
   const waiters = new Set<(l: Record<string, any>) => void>()
   let text = ''
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => { text += c })
+  let err = ''
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => { text += c; err += c })
   let buffered = ''
   child.stdout!.setEncoding('utf8').on('data', (c: string) => {
     text += c
@@ -45,6 +48,12 @@ export function launch (t: Test, command: string, args: string[], opts: { cwd?: 
       const timer = setTimeout(() => { waiters.delete(w); reject(new Error(`no matching log line within ${timeoutMs} ms; output:\n${text}`)) }, timeoutMs)
       const w = (l: Record<string, any>) => { if (match(l)) { waiters.delete(w); clearTimeout(timer); resolve(l) } }
       waiters.add(w)
+      // A process that exited will log nothing more: say so at once rather than at the deadline.
+      exited.then(() => {
+        if (!waiters.delete(w)) return
+        clearTimeout(timer)
+        reject(new Error(`process exited before a matching log line; output:\n${text}`))
+      }, () => {})
     })
   }
   const listening = async () => {
@@ -58,7 +67,7 @@ export function launch (t: Test, command: string, args: string[], opts: { cwd?: 
     for (const pid of pids) if (!gone(pid)) process.kill(pid, 'SIGKILL')
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
-  return { child, logs, waitForLog, listening, exited, output: () => text }
+  return { child, logs, waitForLog, listening, exited, output: () => text, stderr: () => err }
 }
 
 /** True when no process has this pid any more (a zombie no one reaped counts as gone). */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { ROOT } from '../readme'
 import { writeConfig } from '../standalone/process'
 import { startBackend, call } from '../helper'
+import { slowBackend } from './slow-backend'
 import { launch, gone, until, refused } from './launch'
 
 // Signals sent to the very process the README tells users to start with `npm start`.
@@ -12,19 +13,6 @@ const configWith = (url: string) => ({
   routes: [{ match: { path: '/*' }, upstream: 'u' }]
 })
 
-/** A backend whose /slow requests wait for release(). */
-async function slowBackend (t: Parameters<typeof startBackend>[0], name: string) {
-  const backend = await startBackend(t, name)
-  let release = () => {}
-  const arrived = new Promise<void>(resolve => {
-    backend.handle((req, res) => {
-      if (req.url !== '/slow') { res.setHeader('x-backend', name); res.end(name); return }
-      resolve()
-      release = () => res.end('slow done')
-    })
-  })
-  return { backend, arrived, release: () => release() }
-}
 
 const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1])
 

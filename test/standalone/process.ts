@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { once } from 'node:events'
+import { launch } from '../command/launch'
 
 const ROOT = resolve(__dirname, '..', '..')
 const CLI = join(ROOT, 'node_modules', 'fastify-cli', 'cli.js')
@@ -32,44 +32,9 @@ export function writeConfig (config: unknown): string {
  * (no close-grace flag), on an ephemeral port read back from its log.
  */
 export async function startStandalone (t: Test, configFile: string, opts: { waitListening?: boolean } = {}): Promise<Standalone> {
-  const child = spawn(process.execPath, [CLI, 'start', '-l', 'info', '-a', '127.0.0.1', '-p', '0', APP], {
-    env: { ...process.env, GATEHOUSE_CONFIG: configFile, FASTIFY_CLOSE_GRACE_DELAY: '' },
-    stdio: ['ignore', 'pipe', 'pipe']
+  const gw = launch(t, process.execPath, [CLI, 'start', '-l', 'info', '-a', '127.0.0.1', '-p', '0', APP], {
+    env: { GATEHOUSE_CONFIG: configFile, FASTIFY_CLOSE_GRACE_DELAY: '' }
   })
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal })) as Standalone['exited']
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  const logs: Standalone['logs'] = []
-  const waiters: Array<{ match: (l: Record<string, any>) => boolean, resolve: (l: Record<string, any>) => void }> = []
-  let err = ''
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c })
-  let buffered = ''
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-    buffered += c
-    let nl
-    while ((nl = buffered.indexOf('\n')) !== -1) {
-      const line = buffered.slice(0, nl)
-      buffered = buffered.slice(nl + 1)
-      let parsed: Record<string, any>
-      try { parsed = JSON.parse(line) } catch { parsed = { msg: line } }
-      logs.push(parsed)
-      for (const w of [...waiters]) {
-        if (w.match(parsed)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(parsed) }
-      }
-    }
-  })
-  const waitForLog: Standalone['waitForLog'] = (match, timeoutMs = 5000) => {
-    const found = logs.find(match)
-    if (found !== undefined) return Promise.resolve(found)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${err}`)), timeoutMs)
-      waiters.push({ match, resolve: l => { clearTimeout(timer); resolve(l) } })
-      exited.then(() => { clearTimeout(timer); reject(new Error(`process exited; stderr: ${err}`)) }, () => {})
-    })
-  }
-  let url = ''
-  if (opts.waitListening !== false) {
-    const line = await waitForLog(l => typeof l.msg === 'string' && l.msg.startsWith('Server listening at'))
-    url = String(line.msg).replace('Server listening at ', '')
-  }
-  return { child, url, logs, waitForLog, exited, stderr: () => err }
+  const url = opts.waitListening === false ? '' : (await gw.listening()).url
+  return { child: gw.child, url, logs: gw.logs, waitForLog: gw.waitForLog, exited: gw.exited, stderr: gw.stderr }
 }
