@@ -46,7 +46,7 @@ interface GatehouseFileOptions {
  */
 async function gatehouse (fastify: FastifyInstance, opts: GatehouseConfig): Promise<void> {
   const mode = pluginMode(opts as Record<string, unknown>)
-  const resolved = mode.config !== undefined ? { config: normalizeConfig(mode.config) } : fromFile(undefined)
+  const resolved = mode.config !== undefined ? { config: normalizeConfig(mode.config) } : standaloneFile()
   await start(fastify, resolved, (opts as { prefix?: string }).prefix)
 }
 
@@ -91,6 +91,21 @@ function pluginMode (opts: Record<string, unknown>): { config?: Record<string, u
   const keys = Object.keys(opts)
   if (!keys.some(k => CONFIG_KEYS.has(k))) return {}
   return { config: Object.fromEntries(Object.entries(opts).filter(([k]) => !FASTIFY_PLUGIN_KEYS.includes(k))) }
+}
+
+/**
+ * File mode under `fastify start`: a config file that cannot be used ends the process with
+ * its one-line-per-problem message and exit code 1, as any server does with a bad config file,
+ * instead of fastify-cli's uncaught exception (a stack, avvio frames and statusCode 500).
+ */
+function standaloneFile (): ReturnType<typeof fromFile> {
+  try {
+    return fromFile(undefined)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`${err.message}\n`)
+    process.exit(1)
+  }
 }
 
 function fromFile (configFile: string | undefined): { config: NormalizedConfig, file: string } {

@@ -82,6 +82,15 @@ export class Attempt {
     return { retry: safe && this.upstream.mayRetry(this.tried.length), error, ejected }
   }
 
+  /** The current attempt never left (the request was refused on the way out): as if the server had not been chosen. */
+  cancel (): void {
+    const backend = this.backend
+    if (backend === null) return
+    this.release()
+    backend.attempts--
+    this.backend = null
+  }
+
   /** The exchange with the current server is over (answered, failed or abandoned); safe to call twice. */
   release (): void {
     if (this.inflight) {

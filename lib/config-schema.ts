@@ -1,4 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { BALANCER_NAMES } from './balancers/names'
+import { HTTP_METHODS } from './http-methods'
 import { DURATION_PATTERN } from './duration'
 
 // Everything a user may write in a Gatehouse config. Every object is closed
@@ -19,7 +21,6 @@ export const Duration = Type.Union([
   Type.String({ pattern: DURATION_PATTERN })
 ], { description: 'a duration: milliseconds as a number, or a string with no spaces such as "500ms", "1s", "1h30m" or "1d"' })
 
-export const BALANCERS = ['round-robin', 'random', 'least-connections', 'p2c', 'hash'] as const
 
 export const ServerSchema = Closed({
   url: Type.String({ pattern: '^https?://[^/?#\\s]+/?$', description: 'an http:// or https:// origin such as "http://127.0.0.1:9001"' }),
@@ -56,7 +57,7 @@ export const StickySchema = Closed({
 })
 
 export const UpstreamSchema = Closed({
-  balance: Type.Optional(StringEnum([...BALANCERS])),
+  balance: Type.Optional(StringEnum([...BALANCER_NAMES])),
   hashKey: Type.Optional(Type.String({ pattern: '^(ip|path|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+|cookie:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: 'one of "ip", "path", "header:NAME", "cookie:NAME"' })),
   servers: Type.Array(ServerSchema, { minItems: 1 }),
   timeouts: Type.Optional(Closed({
@@ -99,13 +100,11 @@ export const LimitsSchema = Closed({
   maxConnections: Type.Optional(Type.Integer({ minimum: 1 }))
 })
 
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']
-
 export const RouteSchema = Closed({
   match: Closed({
     path: Type.String({ pattern: '^/' }),
     host: Type.Optional(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$', description: 'a host name, or one with a leading wildcard such as "*.example.com"' })),
-    methods: Type.Optional(Type.Array(StringEnum(HTTP_METHODS), { minItems: 1, uniqueItems: true }))
+    methods: Type.Optional(Type.Array(StringEnum([...HTTP_METHODS]), { minItems: 1, uniqueItems: true }))
   }),
   upstream: Type.String({ minLength: 1 }),
   stripPrefix: Type.Optional(Type.String({ pattern: '^/' })),

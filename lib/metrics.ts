@@ -11,7 +11,7 @@ type Samples = (upstreams: UpstreamSnapshot[]) => Iterable<[Labels, number]>
  * own (the host app's default registry is left alone). Every value is read from the live
  * counters when Prometheus scrapes, so proxying a request costs no metric bookkeeping.
  */
-export function createMetrics (upstreams: () => readonly Upstream[]): Registry {
+export function createMetrics (upstreams: () => readonly Upstream[], refused: () => ReadonlyMap<string, number> = () => new Map()): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' })
 
@@ -49,5 +49,16 @@ export function createMetrics (upstreams: () => readonly Upstream[]): Registry {
   define(Gauge, 'gatehouse_server_inflight', 'Requests in flight to a server (open WebSocket tunnels included).', ['upstream', 'server'], perServer(s => s.inflight))
   define(Gauge, 'gatehouse_server_ready', '1 when the server takes requests; 0 when unhealthy, ejected, on trial or draining.', ['upstream', 'server', 'state'],
     perServer(s => s.state === 'ready' ? 1 : 0, s => ({ state: s.state })))
+  // Not through define(): these have no upstream, and are not read from a snapshot.
+  new Counter({
+    name: 'gatehouse_refused_before_routing_total',
+    help: 'Requests refused before routing (a malformed target, Host or framing), by error code.',
+    labelNames: ['code'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [code, n] of refused()) this.inc({ code }, n)
+    }
+  })
   return registry
 }

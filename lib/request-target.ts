@@ -44,12 +44,20 @@ export function originTarget (target: string): string {
   if (!percent) return target
   const normalized = decodeUnreserved(target)
   // Decoding may have made a dot segment out of `%2e`; a second scan, on the rare slow path.
-  for (let i = 0; i < normalized.length; i++) {
-    const c = normalized.charCodeAt(i)
-    if (c === QUERY) break
-    if (c === DOT && normalized.charCodeAt(i - 1) === SLASH && isDotSegment(normalized, i)) throw new TargetError('dot segment in path')
-  }
+  if (hasDotSegment(normalized)) throw new TargetError('dot segment in path')
+  // `%2F` stays encoded, but a backend that decodes it before resolving the path would see
+  // `/a%2F..%2Fb` as `/a/../b`: refused here, as reply-from would refuse it after selection.
+  if (/%2f/i.test(normalized) && hasDotSegment(normalized.replace(/%2f/gi, '/'))) throw new TargetError('dot segment next to an encoded slash')
   return normalized
+}
+
+function hasDotSegment (s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c === QUERY) return false
+    if (c === DOT && s.charCodeAt(i - 1) === SLASH && isDotSegment(s, i)) return true
+  }
+  return false
 }
 
 /** Whether the segment that starts at `i` (just after a `/`) is `.` or `..`. */

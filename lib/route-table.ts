@@ -1,9 +1,8 @@
-import type { RouteOptions } from './config'
+import type { GatewayRoute } from './config'
+import { HTTP_METHODS } from './http-methods'
 
-const ALL_METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT']
-
-export function routeMethods (route: RouteOptions): string[] {
-  return route.methods ?? ALL_METHODS
+export function routeMethods (route: GatewayRoute): string[] {
+  return route.methods ?? [...HTTP_METHODS]
 }
 
 /**
@@ -30,6 +29,6 @@ export function forwardPath (url: string, stripPrefix: string | undefined): stri
   return path
 }
 
-export function routeTableChanged (a: readonly RouteOptions[], b: readonly RouteOptions[]): boolean {
+export function routeTableChanged (a: readonly GatewayRoute[], b: readonly GatewayRoute[]): boolean {
   return JSON.stringify(a) !== JSON.stringify(b)
 }

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { createMetrics } from '../lib/metrics'
+import { refusalsOf } from './strict-http'
 import health from '../routes/admin/health'
 import upstreams from '../routes/admin/upstreams'
 import metrics from '../routes/admin/metrics'
@@ -23,11 +24,12 @@ const METHODS = ['GET', 'HEAD']
  *   GET /metrics    Prometheus text format
  */
 export default async function admin (fastify: FastifyInstance, opts: AdminOptions) {
-  const registry = createMetrics(() => fastify.gatehouse.registry.all())
+  const registry = createMetrics(() => fastify.gatehouse.registry.all(), () => refusalsOf(fastify.server)?.counts ?? new Map())
   let draining = false
 
   const app = Fastify({
-    loggerInstance: fastify.log.child({ component: 'admin' }),
+    // Warnings and errors only: the one line worth having at start (with its url) is the gateway's own, below.
+    loggerInstance: fastify.log.child({ component: 'admin' }, { level: 'warn' }),
     // A scrape every few seconds would otherwise log two lines each; the old admin logged none.
     logController: new LogController({ disableRequestLogging: true }),
     // Node's default, as the hand-written admin server had: Fastify's 72 s suits a proxy port, not a scraper.
@@ -60,9 +62,10 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
   await app.register(metrics, { registry })
 
   fastify.addHook('onReady', async () => {
-    await app.listen({ port: opts.port, host: opts.host, listenTextResolver: address => `admin API listening at ${address}` })
+    await app.listen({ port: opts.port, host: opts.host })
     const { address, port } = app.server.address() as AddressInfo
     fastify.gatehouse.adminUrl = `http://${address.includes(':') ? `[${address}]` : address}:${port}`
+    fastify.log.info({ url: fastify.gatehouse.adminUrl }, 'admin API listening')
   })
 
   // preClose runs before the proxy port stops accepting: the balancer in front sees 503 first.

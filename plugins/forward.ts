@@ -101,8 +101,11 @@ function send (reply: ProxyReply, request: GatewayRequest, attempt: Attempt): vo
   try {
     reply.from(request[kPath], hooks)
   } catch (err) {
-    // reply-from refuses some paths outright (a ".." next to an encoded slash): the client's fault, no server's.
-    attempt.release()
+    // reply-from refuses some paths outright (`/..x`, which it reads as climbing out): the
+    // client's fault, charged to no server, logged and counted as refused.
+    attempt.cancel()
+    request.backend = null
+    request.upstream = null
     reply.send(new BadRequestError((err as Error).message))
   }
 }

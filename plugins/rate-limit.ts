@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import fastifyRateLimit, { type RateLimitOptions, type RateLimitPluginOptions } from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import type Redis from 'ioredis'
-import { DEFAULT_RATE_LIMIT, type NormalizedConfig, type RateLimitOptions as GatehouseLimit } from '../lib/config'
+import { DEFAULT_RATE_LIMIT, type NormalizedConfig, type RouteLimit } from '../lib/config'
 import { RateLimitedError } from '../lib/errors'
 import { compileRateLimitKey } from '../lib/rate-limit-key'
 import { createRedisClient, redisLimitStore, RedisAvailability } from '../lib/redis-limit-store'
@@ -70,7 +70,7 @@ async function rateLimit (fastify: FastifyInstance, { config }: RateLimitPluginC
   await fastify.register(fastifyRateLimit, options)
 }
 
-function toPluginLimit (limit: GatehouseLimit): RateLimitOptions {
+function toPluginLimit (limit: RouteLimit): RateLimitOptions {
   return { max: limit.max, timeWindow: limit.timeWindow, keyGenerator: compileRateLimitKey(limit.key) }
 }
 

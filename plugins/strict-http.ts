@@ -4,13 +4,35 @@ import type { FastifyInstance } from 'fastify'
 import { absoluteTarget, isValidHost, originTarget, TargetError } from '../lib/request-target'
 import { BadRequestError, NotImplementedError } from '../lib/errors'
 import { onClientError } from './client-error'
+import { HTTP_METHODS } from '../lib/http-methods'
 
 const kStrict = Symbol.for('gatehouse.strictHttp')
 
-// What `OPTIONS *` answers: every method a Gatehouse route may take (lib/route-table.ts).
-const ALLOW = 'DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT'
+// What `OPTIONS *` answers: every method a Gatehouse route may take.
+const ALLOW = HTTP_METHODS.join(', ')
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void
+type StrictServer = Server & { [kStrict]?: Refusals }
+
+/**
+ * Requests refused before routing, by code: one log line each (as the access log has for
+ * routed ones; a hostile client's bytes are not copied into it) and a count for /metrics.
+ */
+export class Refusals {
+  readonly counts = new Map<string, number>()
+
+  constructor (private readonly log: { info (obj: object, msg: string): void }) {}
+
+  refused (status: number, code: string, reason: string): void {
+    this.counts.set(code, (this.counts.get(code) ?? 0) + 1)
+    this.log.info({ status, code, reason }, 'refused')
+  }
+}
+
+/** The refusals counted on the server Gatehouse screens (undefined before the plugin ran). */
+export function refusalsOf (server: FastifyInstance['server']): Refusals | undefined {
+  return (server as StrictServer)[kStrict]
+}
 
 /**
  * Protocol checks that must run before Fastify routes a request: Fastify matches the route
@@ -24,15 +46,16 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void
  * is wrapped once however many times Gatehouse is registered on it.
  */
 async function strictHttp (fastify: FastifyInstance) {
-  const server = fastify.server as Server & { [kStrict]?: true }
-  if (server[kStrict] === true) return
-  server[kStrict] = true
+  const server = fastify.server as StrictServer
+  if (server[kStrict] !== undefined) return
+  const refusals = new Refusals(fastify.log)
+  server[kStrict] = refusals
 
   const handlers = server.listeners('request') as Listener[]
   server.removeAllListeners('request')
   const handler = handlers.length === 1 ? handlers[0] : (req: IncomingMessage, res: ServerResponse) => { for (const h of handlers) h.call(server, req, res) }
   server.on('request', function screened (req: IncomingMessage, res: ServerResponse) {
-    if (screenRequest(req, res)) handler.call(server, req, res)
+    if (screenRequest(req, res, refusals)) handler.call(server, req, res)
   })
 
   server.removeAllListeners('clientError')
@@ -45,7 +68,7 @@ async function strictHttp (fastify: FastifyInstance) {
  * request itself: an error (with `Connection: close`), or `OPTIONS *`. Also used for
  * upgrade requests, which Node hands to 'upgrade' listeners instead (plugins/websocket.ts).
  */
-export function screenRequest (req: IncomingMessage, res: ServerResponse): boolean {
+export function screenRequest (req: IncomingMessage, res: ServerResponse, refusals: Refusals | undefined): boolean {
   if (req.httpVersionMajor > 1) return true
   const url = req.url ?? ''
   try {
@@ -56,7 +79,7 @@ export function screenRequest (req: IncomingMessage, res: ServerResponse): boole
       // cannot be known: 400 (MUST). Otherwise, §6.1: a coding the server does not
       // understand gets 501. Node's parser decodes `gzip, chunked` as chunked and would drop the gzip.
       if (te.slice(te.lastIndexOf(',') + 1).trim().toLowerCase() !== 'chunked') throw new TargetError('chunked must be the final transfer coding')
-      answer(res, new NotImplementedError('transfer codings other than chunked'))
+      answer(res, new NotImplementedError('transfer codings other than chunked'), refusals)
       return false
     }
     let target: string
@@ -78,7 +101,7 @@ export function screenRequest (req: IncomingMessage, res: ServerResponse): boole
     return true
   } catch (err) {
     if (!(err instanceof TargetError)) throw err
-    answer(res, new BadRequestError(err.reason))
+    answer(res, new BadRequestError(err.reason), refusals)
     return false
   }
 }
@@ -105,8 +128,9 @@ function isAbsoluteForm (url: string): boolean {
 }
 
 /** The gateway's JSON error shape, and the connection closed after it, as nginx does after a 400. */
-function answer (res: ServerResponse, err: { statusCode?: number, code: string, message: string }): void {
+function answer (res: ServerResponse, err: { statusCode?: number, code: string, message: string }, refusals: Refusals | undefined): void {
   const status = err.statusCode ?? 400
+  refusals?.refused(status, err.code, err.message)
   const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], code: err.code, message: err.message })
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',

@@ -9,7 +9,7 @@ import { Attempt } from '../lib/attempt'
 import { logFailure } from '../lib/attempt-log'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
 import { markUpgrade, upgradeHead } from '../lib/upgrade-request'
-import { screenRequest } from './strict-http'
+import { refusalsOf, screenRequest } from './strict-http'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -53,7 +53,7 @@ async function websocket (fastify: FastifyInstance) {
     res.shouldKeepAlive = false
     res.once('finish', () => socket.end())
     // Upgrades skip the server's 'request' listener, and with it the protocol checks.
-    if (screenRequest(req, res)) fastify.routing(req, res)
+    if (screenRequest(req, res, refusalsOf(fastify.server))) fastify.routing(req, res)
   }
 
   fastify.addHook('preClose', async () => {

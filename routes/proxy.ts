@@ -1,5 +1,5 @@
 import type { FastifyInstance, LogLevel } from 'fastify'
-import type { RouteOptions } from '../lib/config'
+import type { GatewayRoute } from '../lib/config'
 import { forwardPath, hostPattern, routeMethods } from '../lib/route-table'
 import { ConfigError, NoServerAvailableError } from '../lib/errors'
 import { isUpgrade } from '../lib/upgrade-request'
@@ -7,7 +7,7 @@ import { isUpgrade } from '../lib/upgrade-request'
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The config route a Fastify route was declared from; policies read their settings here. */
-    gatehouse?: RouteOptions
+    gatehouse?: GatewayRoute
   }
 }
 

@@ -5,11 +5,12 @@ import { LeastConnectionsBalancer } from './least-connections'
 import { P2CBalancer } from './p2c'
 import { RandomBalancer } from './random'
 import { RoundRobinBalancer } from './round-robin'
+import type { BalancerName } from './names'
 
 export type { Balancer, BalancerFactory, PickContext } from './balancer'
 export { HashBalancer, LeastConnectionsBalancer, P2CBalancer, RandomBalancer, RoundRobinBalancer }
 
-export type BalancerName = 'round-robin' | 'random' | 'least-connections' | 'p2c' | 'hash'
+export { BALANCER_NAMES, type BalancerName } from './names'
 export type BalancerOptions = NonNullable<Parameters<BalancerFactory>[1]>
 
 export const BALANCERS: Readonly<Record<BalancerName, BalancerFactory>> = {

@@ -21,7 +21,8 @@ export interface Launched {
 /** Starts a command with stdout read as pino JSON lines (other lines kept as { msg }). */
 export function launch (t: Test, command: string, args: string[], opts: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Launched {
   const child = spawn(command, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal })) as Launched['exited']
+  // 'close', not 'exit': the last lines a process wrote may still be in its pipes when it exits.
+  const exited = once(child, 'close').then(([code, signal]) => ({ code, signal })) as Launched['exited']
   const logs: Launched['logs'] = []
   const waiters = new Set<(l: Record<string, any>) => void>()
   let text = ''

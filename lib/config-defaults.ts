@@ -1,0 +1,58 @@
+import type { Balance } from './config-types'
+
+// Every default of the config, as named constants: the README's config tables list these same
+// values, and lib/config-*.ts apply them once, at boot, after the schema has passed.
+
+export const DEFAULT_BALANCE: Balance = 'round-robin'
+export const DEFAULT_WEIGHT = 1
+export const DEFAULT_CONNECT_TIMEOUT = 5_000
+export const DEFAULT_RESPONSE_TIMEOUT = 60_000
+/** How long a request may wait for a free pooled connection: HAProxy's `timeout queue`. */
+export const DEFAULT_QUEUE_TIMEOUT = 5_000
+/** An open WebSocket tunnel with no bytes either way for this long is closed (nginx: proxy_read_timeout). */
+export const DEFAULT_TUNNEL_IDLE_TIMEOUT = 3_600_000
+export const DEFAULT_CONNECTIONS = 128
+export const DEFAULT_RETRIES = 2
+export const DEFAULT_RETRY_BUDGET = 0.2
+export const DEFAULT_MAX_FAILS = 3
+export const DEFAULT_FAIL_TIMEOUT = 10_000
+export const DEFAULT_HEALTH = {
+  type: 'http' as const,
+  path: '/health',
+  interval: 1_000,
+  timeout: 500,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+  expectStatus: [200, 399] as [number, number]
+}
+export const DEFAULT_STICKY = {
+  cookie: 'gh_sticky',
+  ttl: 3_600_000,
+  secure: false,
+  httpOnly: true,
+  sameSite: 'lax' as const
+}
+export const DEFAULT_RATE_LIMIT = {
+  key: 'header:appid',
+  max: 100,
+  timeWindow: 1_000,
+  failClosed: false
+}
+export const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024
+export const DEFAULT_DRAIN_TIMEOUT = 30_000
+export const DEFAULT_ADMIN_HOST = '127.0.0.1'
+// Server-level limits (issue #7), each as nginx or HAProxy sets it unless said otherwise.
+export const MAX_TIMER_MS = 2 ** 31 - 1
+export const DEFAULT_LIMITS = {
+  /** nginx send_timeout: a client that accepts no bytes for this long is cut. */
+  sendTimeout: 60_000,
+  /** nginx client_body_timeout: a request body that stops arriving for this long gets 408. */
+  receiveTimeout: 60_000,
+  /** nginx client_header_timeout is 60 s; 10 s is HAProxy's usual `timeout http-request`. */
+  headersTimeout: 10_000,
+  /** Fastify's own default (72 s, above the 60 s idle timeout of common cloud load balancers); nginx's is 75 s. */
+  keepAliveTimeout: 72_000,
+  /** HAProxy's maxconn is of this order; past it new connections are closed at once. */
+  maxConnections: 10_000
+}
+
