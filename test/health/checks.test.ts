@@ -13,7 +13,8 @@ function backendFor (b: { url: string }): Backend {
   return new Backend({ id: 'b', url: b.url, origin, weight: 1, backup: false })
 }
 
-const options = (extra: Partial<HealthCheckOptions> = {}): HealthCheckOptions => ({ ...DEFAULT_HEALTH, timeout: 200, ...extra })
+// A generous timeout for checks meant to pass: on a loaded 2-core machine 200 ms was missed.
+const options = (extra: Partial<HealthCheckOptions> = {}): HealthCheckOptions => ({ ...DEFAULT_HEALTH, timeout: 2000, ...extra })
 
 // Nothing can listen on port 0, so a connection there is always refused; a port bound and
 // released instead could be taken meanwhile by another test file running in parallel.
