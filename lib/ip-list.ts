@@ -30,29 +30,29 @@ export function parseRange (entry: string): Range | undefined {
 
 /** A compiled address list; `has` answers for a client address as Node reports it (request.ip). */
 export class IpList {
-  private readonly ranges: Range[]
+  // Kept apart by family: an address only ever matches ranges of its own.
+  private readonly v4: Array<[ipaddr.IPv4, number]> = []
+  private readonly v6: Array<[ipaddr.IPv6, number]> = []
 
   constructor (entries: readonly string[]) {
-    this.ranges = entries.map(e => {
-      const range = parseRange(e)
+    for (const entry of entries) {
+      const range = parseRange(entry)
       // The config was checked with parseRange at boot (lib/config-filters.ts).
-      if (range === undefined) throw new Error(`not an IP address or CIDR: ${e}`)
-      return range
-    })
+      if (range === undefined) throw new Error(`not an IP address or CIDR: ${entry}`)
+      if (range[0] instanceof ipaddr.IPv4) this.v4.push([range[0], range[1]])
+      else this.v6.push([range[0], range[1]])
+    }
   }
 
   get size (): number {
-    return this.ranges.length
+    return this.v4.length + this.v6.length
   }
 
   has (address: string): boolean {
     const ip = clientAddress(address)
     if (ip === undefined) return false
-    const kind = ip.kind()
-    for (const range of this.ranges) {
-      if (range[0].kind() === kind && ip.match(range)) return true
-    }
-    return false
+    if (ip instanceof ipaddr.IPv4) return this.v4.some(range => ip.match(range))
+    return this.v6.some(range => ip.match(range))
   }
 }
 
