@@ -19,6 +19,7 @@ import rateLimit from './plugins/rate-limit'
 import signals from './plugins/signals'
 import admin from './plugins/admin'
 import strictHttp from './plugins/strict-http'
+import filters, { basicAuth } from './plugins/filters'
 import type { Gatehouse as GatehouseDecorator } from './plugins/upstreams'
 import { ConfigSchema } from './lib/config-schema'
 
@@ -75,7 +76,11 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(websocket)
   await fastify.register(healthCheck)
   await fastify.register(sticky)
+  // Request filters (issue 12): address, method, size and header checks before the rate limit,
+  // basic auth after it (a bcrypt check is costly; guessing is limited first).
+  await fastify.register(filters)
   await fastify.register(rateLimit, { config })
+  await fastify.register(basicAuth)
   await fastify.register(proxyRoutes)
   if (config.admin !== undefined) await fastify.register(admin, config.admin)
   if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })

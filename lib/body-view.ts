@@ -16,6 +16,12 @@ export class BodyView extends Readable {
 
   _read (): void {
     if (!this.started) {
+      // The body failed before this view was first read (a filter cut it, a receive timeout):
+      // its 'error' has been and gone, so take the failure as it stands.
+      if (this.source.destroyed) {
+        this.destroy(this.source.errored ?? new Error('the request body was closed'))
+        return
+      }
       this.started = true
       this.source.on('data', chunk => {
         if (!this.push(chunk)) this.source.pause()

@@ -56,3 +56,7 @@ export const DEFAULT_LIMITS = {
   maxConnections: 10_000
 }
 
+// Request filters and redirects (issue 12).
+export const DEFAULT_BASIC_AUTH_REALM = 'gatehouse'
+/** 302 when a redirect names no status: temporary, so a mistake is not cached by browsers for good. */
+export const DEFAULT_REDIRECT_STATUS = 302

@@ -3,11 +3,15 @@ import type { GatewayRoute, RouteLimit } from './config-types'
 import { DEFAULT_RATE_LIMIT } from './config-defaults'
 import { ms } from './config-values'
 import { HTTP_METHODS } from './http-methods'
+import { routeFilters, type RouteDefaults } from './config-filters'
 
 /** The routes with their defaults; an unknown upstream or a stripPrefix that is not a prefix goes to `problems`. */
-export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<string>, global: GatehouseConfig['rateLimit'], problems: string[]): GatewayRoute[] {
-  const normalized = routes.map((r, index) => {
-    if (!upstreams.has(r.upstream)) problems.push(unknownUpstream(index, r.upstream, upstreams))
+export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<string>, global: GatehouseConfig['rateLimit'], problems: string[], defaults: RouteDefaults = { filters: {} }): GatewayRoute[] {
+  const normalized = routes.map((r, index): GatewayRoute => {
+    if (r.upstream !== undefined && !upstreams.has(r.upstream)) problems.push(unknownUpstream(index, r.upstream, upstreams))
+    // A redirect answers without a backend (issue 12); every other route needs one.
+    if (r.upstream === undefined && r.redirect === undefined) problems.push(`routes[${index}].upstream: required (or a redirect)`)
+    if (r.upstream !== undefined && r.redirect !== undefined) problems.push(`routes[${index}].redirect: a redirect route answers itself and takes no upstream`)
     if (r.stripPrefix !== undefined && !r.match.path.startsWith(r.stripPrefix)) {
       problems.push(`routes[${index}].stripPrefix: "${r.stripPrefix}" is not a prefix of match.path "${r.match.path}"`)
     }
@@ -18,7 +22,8 @@ export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<s
       methods: r.match.methods,
       upstream: r.upstream,
       stripPrefix: r.stripPrefix === undefined ? undefined : r.stripPrefix.replace(/\/+$/, ''),
-      rateLimit: routeLimit(r.rateLimit, global)
+      rateLimit: routeLimit(r.rateLimit, global),
+      ...routeFilters(r, index, defaults, problems)
     }
   })
   checkClashes(normalized, problems)

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { BALANCER_NAMES } from './balancers/names'
 import { HTTP_METHODS } from './http-methods'
 import { DURATION_PATTERN } from './duration'
+import { BYTE_SIZE_PATTERN } from './byte-size'
 
 // Everything a user may write in a Gatehouse config. Every object is closed
 // (additionalProperties: false) so that a typo fails at start instead of silently
@@ -100,15 +101,52 @@ export const LimitsSchema = Closed({
   maxConnections: Type.Optional(Type.Integer({ minimum: 1 }))
 })
 
+// Request filters and header rules (issue 12): per route, and at the top level as defaults.
+// Header names, addresses, hashes and templates are checked in lib/config-filters.ts, which
+// names the field and says what is wrong with it (a pattern error would not).
+export const ByteSize = Type.Union([
+  Type.Integer({ minimum: 0 }),
+  Type.String({ pattern: BYTE_SIZE_PATTERN })
+], { description: 'a size: bytes as a number, or a string such as "512KB", "10MB" or "1GB"' })
+
+export const FiltersSchema = Closed({
+  allow: Type.Optional(Type.Array(Type.String())),
+  deny: Type.Optional(Type.Array(Type.String())),
+  methods: Type.Optional(Type.Array(StringEnum([...HTTP_METHODS]), { minItems: 1, uniqueItems: true })),
+  maxBodySize: Type.Optional(Type.Union([Type.Literal(false), ByteSize])),
+  requireHeaders: Type.Optional(Type.Record(Type.String(), Type.Boolean())),
+  basicAuth: Type.Optional(Type.Union([Type.Literal(false), Closed({
+    realm: Type.Optional(Type.String({ pattern: '^[^"\\\\\\x00-\\x1f]*$', description: 'a realm without quotes, backslashes or control characters' })),
+    users: Type.Record(Type.String(), Type.String(), { minProperties: 1 }),
+    passAuthorization: Type.Optional(Type.Boolean())
+  })]))
+})
+
+export const HeaderRulesSchema = Closed({
+  set: Type.Optional(Type.Record(Type.String(), Type.String())),
+  add: Type.Optional(Type.Record(Type.String(), Type.String())),
+  remove: Type.Optional(Type.Array(Type.String()))
+})
+
+export const RedirectSchema = Closed({
+  to: Type.String({ minLength: 1 }),
+  status: Type.Optional(Type.Unsafe<301 | 302 | 307 | 308>({ type: 'integer', enum: [301, 302, 307, 308] }))
+})
+
 export const RouteSchema = Closed({
   match: Closed({
     path: Type.String({ pattern: '^/' }),
     host: Type.Optional(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$', description: 'a host name, or one with a leading wildcard such as "*.example.com"' })),
     methods: Type.Optional(Type.Array(StringEnum([...HTTP_METHODS]), { minItems: 1, uniqueItems: true }))
   }),
-  upstream: Type.String({ minLength: 1 }),
+  // Required unless the route is a redirect (lib/config-routes.ts says which is missing).
+  upstream: Type.Optional(Type.String({ minLength: 1 })),
   stripPrefix: Type.Optional(Type.String({ pattern: '^/' })),
-  rateLimit: Type.Optional(Type.Union([Type.Literal(false), RouteRateLimitSchema]))
+  rateLimit: Type.Optional(Type.Union([Type.Literal(false), RouteRateLimitSchema])),
+  filters: Type.Optional(FiltersSchema),
+  requestHeaders: Type.Optional(HeaderRulesSchema),
+  responseHeaders: Type.Optional(HeaderRulesSchema),
+  redirect: Type.Optional(RedirectSchema)
 })
 
 export const ConfigSchema = Closed({
@@ -123,7 +161,10 @@ export const ConfigSchema = Closed({
     host: Type.Optional(Type.String({ minLength: 1 }))
   })),
   handleSignals: Type.Optional(Type.Boolean()),
-  limits: Type.Optional(LimitsSchema)
+  limits: Type.Optional(LimitsSchema),
+  filters: Type.Optional(FiltersSchema),
+  requestHeaders: Type.Optional(HeaderRulesSchema),
+  responseHeaders: Type.Optional(HeaderRulesSchema)
 })
 
 /** The config as a user writes it: every default may be left out. */
@@ -132,3 +173,5 @@ export type UpstreamConfig = Static<typeof UpstreamSchema>
 export type ServerConfig = Static<typeof ServerSchema>
 export type RouteConfig = Static<typeof RouteSchema>
 export type DurationValue = Static<typeof Duration>
+export type FiltersConfig = Static<typeof FiltersSchema>
+export type HeaderRulesConfig = Static<typeof HeaderRulesSchema>

@@ -1,4 +1,5 @@
 import type { UpstreamConfig } from './config-schema'
+import type { HeaderRules } from './header-rules'
 
 // The config after validation and defaults: what the rest of Gatehouse reads.
 
@@ -64,10 +65,44 @@ export interface GatewayRoute {
   path: string
   host?: string
   methods?: string[]
-  upstream: string
+  /** undefined only on a redirect route, which answers without a backend. */
+  upstream?: string
   stripPrefix?: string
   /** undefined: use the global limit; false: no limit on this route. */
   rateLimit?: RouteLimit | false
+  /** The filters in force (the route's own, else the top-level ones); undefined when none. */
+  filters?: RouteFilters
+  requestHeaders?: HeaderRules
+  responseHeaders?: HeaderRules
+  redirect?: RedirectOptions
+}
+
+/**
+ * Request filters (issue 12) as plain data, so that a reload can compare route tables; the
+ * plugins in plugins/filters/ compile them. A key is present only when the filter is on.
+ */
+export interface RouteFilters {
+  allow?: string[]
+  deny?: string[]
+  methods?: string[]
+  /** Bytes. */
+  maxBodySize?: number
+  /** Lower-cased header names that must be present and non-empty. */
+  requireHeaders?: string[]
+  basicAuth?: BasicAuthOptions
+}
+
+export interface BasicAuthOptions {
+  realm: string
+  /** User name → bcrypt hash. */
+  users: Record<string, string>
+  passAuthorization: boolean
+}
+
+export interface RedirectOptions {
+  /** A template: `{path}`, `{query}`, `{host}`, … (lib/header-template.ts). */
+  to: string
+  status: 301 | 302 | 307 | 308
 }
 
 export interface NormalizedConfig {

@@ -5,6 +5,7 @@ import type { LimitsOptions, NormalizedConfig, UpstreamOptions } from './config-
 import { DEFAULT_ADMIN_HOST, DEFAULT_DRAIN_TIMEOUT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './config-defaults'
 import { formatAjvErrors, jsonErrorAt } from './config-format'
 import { normalizeRoutes, unknownUpstream } from './config-routes'
+import { normalizeDefaults } from './config-filters'
 import { cookieSecretOf } from './config-secrets'
 import { normalizeUpstream } from './config-upstream'
 import { ms, timerMs } from './config-values'
@@ -32,7 +33,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const problems: string[] = []
   const upstreams = new Map<string, UpstreamOptions>()
   for (const [name, up] of Object.entries(config.upstreams)) upstreams.set(name, normalizeUpstream(name, up, problems))
-  const routes = normalizeRoutes(config.routes, new Set(upstreams.keys()), config.rateLimit, problems)
+  const routes = normalizeRoutes(config.routes, new Set(upstreams.keys()), config.rateLimit, problems, normalizeDefaults(config, problems))
   const cookieSecret = cookieSecretOf(config.cookieSecret, opts.env ?? process.env, upstreams.values(), problems)
   const limits = normalizeLimits(config.limits, problems)
   if (problems.length > 0) throw new ConfigError(problems.join('\n  '))

@@ -22,3 +22,11 @@ export const ClientTimeoutError = createError('GH_CLIENT_TIMEOUT', 'The request 
 export const QueueTimeoutError = createError('GH_QUEUE_TIMEOUT', 'No connection to upstream "%s" became free in time', 503)
 export const RECEIVE_TIMEOUT_CODE = 'GH_RECEIVE_TIMEOUT'
 export const ReceiveTimeoutError = createError(RECEIVE_TIMEOUT_CODE, 'The request body stopped arriving', 408)
+
+// Request filters (issue 12): answered by Gatehouse, without touching a backend.
+export const ForbiddenError = createError('GH_FORBIDDEN', 'The client address is not allowed on this route', 403)
+export const MethodNotAllowedError = createError('GH_METHOD_NOT_ALLOWED', 'Method %s is not allowed on this route', 405)
+export const BODY_TOO_LARGE_CODE = 'GH_BODY_TOO_LARGE'
+export const BodyTooLargeError = createError(BODY_TOO_LARGE_CODE, 'The request body is larger than %s bytes', 413)
+export const HeaderRequiredError = createError('GH_HEADER_REQUIRED', 'Header %s is required on this route', 401)
+export const UnauthorizedError = createError('GH_UNAUTHORIZED', 'Authentication required', 401)

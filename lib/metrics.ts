@@ -41,6 +41,9 @@ export function createMetrics (upstreams: () => readonly Upstream[], refused: ()
   define(Counter, 'gatehouse_queue_timeouts_total', 'Attempts that waited timeouts.queue for a free connection to a server and got none (answered 503 unless another server took them).', ['upstream'], function * (state) {
     for (const u of state) yield [{ upstream: u.name }, u.queueTimeouts]
   })
+  define(Counter, 'gatehouse_refused_total', 'Requests a route filter refused without touching a backend, by upstream group and reason (ip, method, body-size, header, basic-auth).', ['upstream', 'reason'], function * (state) {
+    for (const u of state) for (const [reason, n] of Object.entries(u.refused)) yield [{ upstream: u.name, reason }, n]
+  })
   define(Gauge, 'gatehouse_upstream_ready_servers', 'Servers of the group that take requests now.', ['upstream'], function * (state) {
     for (const u of state) yield [{ upstream: u.name }, u.ready]
   })

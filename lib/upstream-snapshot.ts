@@ -21,6 +21,8 @@ export interface UpstreamSnapshot {
   retries: number
   /** Attempts that waited `timeouts.queue` for a free connection and got none. */
   queueTimeouts: number
+  /** Requests refused by a filter, by reason. */
+  refused: Record<string, number>
   responses: Record<string, number>
   servers: ServerSnapshot[]
 }
@@ -48,6 +50,7 @@ export function snapshot (upstreams: readonly Upstream[], now: number): Upstream
       ready: servers.filter(s => s.state === 'ready').length,
       retries: upstream.retries,
       queueTimeouts: upstream.queueTimeouts,
+      refused: Object.fromEntries(upstream.refused),
       responses,
       servers
     }

@@ -5,6 +5,7 @@ import type { Balancer, PickContext } from './balancers'
 import type { UpstreamOptions } from './config'
 import { compileHashKey, type KeyExtractor, type KeySource } from './hash-key'
 import { RetryBudget } from './retry-budget'
+import type { RefusalReason } from './refusal'
 
 /** What a selection must respect beyond readiness, as Pingora's select_with and Envoy's load-balancer context carry it. */
 export interface SelectContext {
@@ -31,6 +32,8 @@ export class Upstream {
   retries = 0
   /** Attempts that waited `timeouts.queue` for a free connection and got none (issue #7). */
   queueTimeouts = 0
+  /** Requests a filter refused on a route to this group, by reason (issue 12; a bounded set). */
+  readonly refused = new Map<RefusalReason, number>()
   // Reused for every pick: selection is synchronous, so one object serves all requests.
   private readonly ctx: PickContext = {}
 

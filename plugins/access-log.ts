@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
-import type { FastifyInstance, onResponseHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify'
+import type { GatewayRoute } from '../lib/config'
 import { toArray } from '../lib/to-array'
 
 /**
@@ -14,7 +15,7 @@ async function accessLog (fastify: FastifyInstance) {
     if (route === undefined) return
     const log: onResponseHookHandler = (request, reply, done) => {
       // A request a policy refused (429) never reached the handler; it is logged and counted all the same.
-      const upstream = request.upstream ?? fastify.gatehouse.registry.get(route.upstream)
+      const upstream = request.upstream ?? (route.upstream === undefined ? undefined : fastify.gatehouse.registry.get(route.upstream))
       if (upstream !== undefined) upstream.responses[Math.floor(reply.statusCode / 100)]++
       // The instance logger: the route's own logger is held at "warn" (see routes/proxy.ts).
       fastify.log.info({
@@ -23,12 +24,20 @@ async function accessLog (fastify: FastifyInstance) {
         server: request.backend?.id,
         status: reply.statusCode,
         responseTime: reply.elapsedTime,
-        requestId: request.requestId
-      }, request.upstream === null ? 'refused' : 'proxied')
+        requestId: request.requestId,
+        reason: request.refusal ?? undefined
+      }, outcome(request, reply, route))
       done()
     }
     routeOptions.onResponse = [...toArray(routeOptions.onResponse), log]
   })
+}
+
+/** A filter's refusal (its reason on the line), a redirect route's answer, or a proxied request. */
+function outcome (request: FastifyRequest, reply: FastifyReply, route: GatewayRoute): 'refused' | 'redirected' | 'proxied' {
+  if (request.refusal !== null) return 'refused'
+  if (route.redirect !== undefined) return reply.statusCode === route.redirect.status ? 'redirected' : 'refused'
+  return request.upstream === null ? 'refused' : 'proxied'
 }
 
 export default fp(accessLog, { fastify: '5.x', name: 'gatehouse-access-log', dependencies: ['gatehouse-request-id'] })

@@ -32,7 +32,7 @@ async function errorHandler (fastify: FastifyInstance) {
 const RETRY_SOON = new Set(['GH_NO_SERVER_AVAILABLE', 'GH_QUEUE_TIMEOUT'])
 
 const REASONS: Record<number, string> = {
-  400: 'Bad Request', 404: 'Not Found', 408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
   502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout'
 }
 

@@ -8,7 +8,7 @@ import type { UpstreamRegistry } from '../lib/upstream-registry'
 import { Attempt } from '../lib/attempt'
 import { logFailure } from '../lib/attempt-log'
 import { BodyView } from '../lib/body-view'
-import { BadRequestError, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../lib/errors'
+import { BadRequestError, BODY_TOO_LARGE_CODE, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../lib/errors'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
 import { carryTarget } from '../lib/upstream-target'
 import { isReplayable, isStream, isUnread } from './request-body'
@@ -163,6 +163,13 @@ const onError: Hook<'onError'> = (reply, { error }) => {
   const request = reply.request as unknown as GatewayRequest
   const attempt = request[kAttempt] as Attempt
   const code = errorCode(error)
+  if (code === BODY_TOO_LARGE_CODE) {
+    // The upload grew past the route's maxBodySize (plugins/filters/body-size.ts failed the
+    // body, which aborted the backend request): the client's doing, as a receive timeout is.
+    attempt.release()
+    reply.header('connection', 'close').send((error as Error & { cause?: Error }).cause ?? error)
+    return
+  }
   if (code === RECEIVE_TIMEOUT_CODE) {
     // The client's upload stalled (plugins/request-body.ts destroyed the body, which aborted
     // the backend request): the client's doing, so nothing is booked against the server and

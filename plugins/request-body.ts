@@ -35,6 +35,10 @@ async function requestBody (fastify: FastifyInstance, opts: RequestBodyOptions) 
       cleanup()
       // Longer than we hold: stream what we have, then the rest, with backpressure.
       const stream = streamed = new PassThrough()
+      // Its failure (a size filter cut it, a receive timeout) is taken up by whoever reads it
+      // (forward's body view, which checks for one first); until then an 'error' with no
+      // listener would end the process.
+      stream.on('error', () => {})
       for (const c of held) stream.write(c)
       payload.pipe(stream)
       payload.once('error', (err: Error) => stream.destroy(err))

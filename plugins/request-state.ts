@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Backend } from '../lib/backend'
 import type { Upstream } from '../lib/upstream'
+import type { RefusalReason } from '../lib/refusal'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -11,6 +12,8 @@ declare module 'fastify' {
     backend: Backend | null
     /** A server the sticky policy would like, by id; honoured only while it is ready. */
     preferredBackend: string | null
+    /** Why a filter refused the request (plugins/filters/), for the access log; null otherwise. */
+    refusal: RefusalReason | null
   }
 }
 
@@ -23,6 +26,7 @@ async function requestState (fastify: FastifyInstance) {
   fastify.decorateRequest('upstream', null)
   fastify.decorateRequest('backend', null)
   fastify.decorateRequest('preferredBackend', null)
+  fastify.decorateRequest('refusal', null)
 }
 
 export default fp(requestState, { fastify: '5.x', name: 'gatehouse-request-state' })

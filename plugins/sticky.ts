@@ -50,7 +50,7 @@ async function sticky (fastify: FastifyInstance) {
   // request, so that a reload turning stickiness on or off applies at once.
   fastify.addHook('onRoute', routeOptions => {
     const route = routeOptions.config?.gatehouse
-    if (route !== undefined) routeOptions.preHandler = [...toArray(routeOptions.preHandler), stickyHint(route.upstream)]
+    if (route?.upstream !== undefined) routeOptions.preHandler = [...toArray(routeOptions.preHandler), stickyHint(route.upstream)]
   })
 
   const stickyHint = (name: string): preHandlerHookHandler => (request, reply, done) => {

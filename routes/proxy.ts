@@ -33,10 +33,11 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
         constraints: route.host === undefined ? undefined : { host: hostPattern(route.host) },
         config: { gatehouse: route },
         handler (request, reply) {
-          // Looked up per request so that a reload's changes to the group apply at once.
-          const upstream = fastify.gatehouse.registry.get(name)
+          // Looked up per request so that a reload's changes to the group apply at once. A
+          // redirect route has no upstream; plugins/filters/redirect.ts swaps this handler for its own.
+          const upstream = name === undefined ? undefined : fastify.gatehouse.registry.get(name)
           if (upstream === undefined) {
-            reply.send(new NoServerAvailableError(name))
+            reply.send(new NoServerAvailableError(name ?? ''))
             return reply
           }
           const path = forwardPath(request.url, stripPrefix)
