@@ -3,6 +3,7 @@ import type { GatewayRoute, RouteLimit } from './config-types'
 import { DEFAULT_RATE_LIMIT } from './config-defaults'
 import { ms } from './config-values'
 import { HTTP_METHODS } from './http-methods'
+import { normalizeCacheRule } from './config-cache'
 
 /** The routes with their defaults; an unknown upstream or a stripPrefix that is not a prefix goes to `problems`. */
 export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<string>, global: GatehouseConfig['rateLimit'], problems: string[]): GatewayRoute[] {
@@ -18,7 +19,8 @@ export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<s
       methods: r.match.methods,
       upstream: r.upstream,
       stripPrefix: r.stripPrefix === undefined ? undefined : r.stripPrefix.replace(/\/+$/, ''),
-      rateLimit: routeLimit(r.rateLimit, global)
+      rateLimit: routeLimit(r.rateLimit, global),
+      cache: normalizeCacheRule(`routes[${index}].cache`, r.cache, problems)
     }
   })
   checkClashes(normalized, problems)

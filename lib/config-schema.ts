@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { BALANCER_NAMES } from './balancers/names'
 import { HTTP_METHODS } from './http-methods'
 import { DURATION_PATTERN } from './duration'
+import { SIZE_PATTERN } from './size'
 
 // Everything a user may write in a Gatehouse config. Every object is closed
 // (additionalProperties: false) so that a typo fails at start instead of silently
@@ -21,6 +22,21 @@ export const Duration = Type.Union([
   Type.String({ pattern: DURATION_PATTERN })
 ], { description: 'a duration: milliseconds as a number, or a string with no spaces such as "500ms", "1s", "1h30m" or "1d"' })
 
+/** Bytes as a number, or a string such as "512KB", "8MB", "1GB" (lib/size.ts). */
+export const Size = Type.Union([
+  Type.Integer({ minimum: 0 }),
+  Type.String({ pattern: SIZE_PATTERN })
+], { description: 'a size: bytes as a number, or a string with no spaces such as "512KB", "8MB" or "1GB"' })
+
+// The response cache (issue 11): a rule per upstream or route, and the store's bound at the top.
+const cacheRule = {
+  maxEntrySize: Type.Optional(Size),
+  staleIfError: Type.Optional(Duration),
+  staleWhileRevalidate: Type.Optional(Duration),
+  lockTimeout: Type.Optional(Duration)
+}
+export const CacheRuleSchema = Type.Union([Type.Literal(false), Closed(cacheRule)])
+export const CacheSchema = Type.Union([Type.Literal(false), Closed({ maxSize: Type.Optional(Size), ...cacheRule })])
 
 export const ServerSchema = Closed({
   url: Type.String({ pattern: '^https?://[^/?#\\s]+/?$', description: 'an http:// or https:// origin such as "http://127.0.0.1:9001"' }),
@@ -72,7 +88,8 @@ export const UpstreamSchema = Closed({
   retryBudget: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   passive: Type.Optional(PassiveSchema),
   healthCheck: Type.Optional(HealthCheckSchema),
-  sticky: Type.Optional(StickySchema)
+  sticky: Type.Optional(StickySchema),
+  cache: Type.Optional(CacheRuleSchema)
 })
 
 const RateLimitKey = Type.String({ pattern: '^(ip|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: '"ip" or "header:NAME"' })
@@ -108,7 +125,8 @@ export const RouteSchema = Closed({
   }),
   upstream: Type.String({ minLength: 1 }),
   stripPrefix: Type.Optional(Type.String({ pattern: '^/' })),
-  rateLimit: Type.Optional(Type.Union([Type.Literal(false), RouteRateLimitSchema]))
+  rateLimit: Type.Optional(Type.Union([Type.Literal(false), RouteRateLimitSchema])),
+  cache: Type.Optional(CacheRuleSchema)
 })
 
 export const ConfigSchema = Closed({
@@ -123,7 +141,8 @@ export const ConfigSchema = Closed({
     host: Type.Optional(Type.String({ minLength: 1 }))
   })),
   handleSignals: Type.Optional(Type.Boolean()),
-  limits: Type.Optional(LimitsSchema)
+  limits: Type.Optional(LimitsSchema),
+  cache: Type.Optional(CacheSchema)
 })
 
 /** The config as a user writes it: every default may be left out. */
@@ -132,3 +151,6 @@ export type UpstreamConfig = Static<typeof UpstreamSchema>
 export type ServerConfig = Static<typeof ServerSchema>
 export type RouteConfig = Static<typeof RouteSchema>
 export type DurationValue = Static<typeof Duration>
+export type SizeValue = Static<typeof Size>
+export type CacheRuleConfig = Static<typeof CacheRuleSchema>
+export type CacheConfig = Static<typeof CacheSchema>
