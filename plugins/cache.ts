@@ -103,7 +103,8 @@ async function cache (fastify: FastifyInstance) {
 
   function tap (name: string, settings: CacheSettings, primary: string, asked: PolicyRequest, entry: CacheEntry | undefined, done: () => void): ProxyTap {
     return {
-      response (reply, res) {
+      response (proxyReply, res) {
+        const reply = proxyReply as unknown as FastifyReply
         const status = res.statusCode
         const headers = stored(res.headers as Headers)
         const request = reply.request as unknown as FastifyRequest
@@ -146,7 +147,8 @@ async function cache (fastify: FastifyInstance) {
         pipeline(res.stream, capture, noop)
         return capture
       },
-      failed (reply, error) {
+      failed (proxyReply) {
+        const reply = proxyReply as unknown as FastifyReply
         const request = reply.request as unknown as FastifyRequest
         done()
         if (entry === undefined || !staleAllowed(entry.policy, entry.policy.responseHeaders() as Headers, asked.headers, 'error', settings.staleIfError)) return false

@@ -27,9 +27,16 @@ declare module 'fastify' {
 /** A look at the outcome of a forwarded request before the client gets it (plugins/cache.ts). */
 export interface ProxyTap {
   /** The backend answered: the body to send (the stream, or one wrapping it), or null when the tap answered the client itself. */
-  response (reply: ProxyReply, res: Parameters<Hook<'onResponse'>>[2]): Readable | null
+  response (reply: ProxyReply, res: ProxiedResponse): Readable | null
   /** No server answered (none ready, or the last attempt failed): true when the tap answered the client itself. */
   failed (reply: ProxyReply, error: Error): boolean
+}
+
+/** What reply-from hands onResponse at run time: undici's answer (its type names a ServerResponse). */
+export interface ProxiedResponse {
+  statusCode: number
+  headers: IncomingHttpHeaders
+  stream: Readable
 }
 
 export interface ForwardOptions {
@@ -170,7 +177,7 @@ const onResponse: Hook<'onResponse'> = (request, reply, res) => {
     return
   }
   const tap = request.proxyTap
-  const body = tap === null ? res.stream : tap.response(reply, res)
+  const body = tap === null ? res.stream : tap.response(reply, res as unknown as ProxiedResponse)
   if (body !== null) reply.send(body)
 }
 

@@ -63,7 +63,9 @@ t.test('store: variants by Vary, LRU eviction by bytes, purge by URL and prefix'
   t.equal(store.get(primaryKey('u', 'h', '/v'), { 'accept-language': 'en' }), undefined, 'the oldest went first')
   t.equal(entry(store, '/huge', { 'cache-control': 'max-age=60' }, 'x'.repeat(5000)), undefined, 'larger than the store: not kept')
   t.equal(store.purge(purgeMatch('http://h/1', false)!), 1)
-  t.equal(store.purge(purgeMatch('/', true)!), store.entries === 0 ? 0 : 1)
+  const left = store.entries
+  t.ok(left > 0)
+  t.equal(store.purge(purgeMatch('/', true)!), left, 'a path prefix on any host')
   t.equal(store.entries, 0)
   t.same(purgeMatch('http://Example.com:8080/a?b=c', false), { host: 'example.com:8080', target: '/a?b=c', prefix: false })
   t.same(purgeMatch('http://example.com', true), { host: 'example.com', target: '/', prefix: true })

@@ -150,6 +150,7 @@ t.test('"cache": false on a route turns it off there', async t => {
   const res = await call(`${gw.url}/a`)
   t.equal(res.headers['x-cache'], undefined)
   t.equal(gw.backend.hits.length, 2)
+  t.equal(gw.cache, undefined, 'no route caches: no cache at all')
 })
 
 t.test('a hit does not need a server: served with every server down', async t => {
