@@ -41,7 +41,6 @@ t.test('a stale entry is revalidated with its ETag; the backend 304 refreshes it
   t.equal(revalidated.status, 200)
   t.equal(revalidated.headers['x-cache'], 'REVALIDATED')
   t.equal(revalidated.body, 'body v1')
-  t.equal(revalidated.headers['x-refreshed'], undefined, 'a field the stored response lacked is not added by the 304 (RFC 9111 §3.2 updates stored fields)')
   t.equal(gw.backend.hits[1].headers['if-none-match'], '"v1"')
   const hit = await call(`${gw.url}/a`)
   t.equal(hit.headers['x-cache'], 'HIT', 'fresh again for another max-age')
