@@ -18,10 +18,13 @@ const purge = {
  */
 export default async function cacheRoutes (admin: FastifyInstance, opts: CacheRouteOptions) {
   admin.delete<{ Querystring: { url?: string, prefix?: string }, Body: { url?: string, prefix?: string } | undefined }>('/cache', {
-    schema: { querystring: purge, body: purge }
+    // The body is optional (the query string will do), so it is checked here rather than by a
+    // schema, which would refuse a DELETE without one.
+    schema: { querystring: purge }
   }, async (request, reply) => {
-    const url = request.query.url ?? request.body?.url
-    const prefix = request.query.prefix ?? request.body?.prefix
+    const body = typeof request.body === 'object' && request.body !== null ? request.body : {}
+    const url = request.query.url ?? str(body.url)
+    const prefix = request.query.prefix ?? str(body.prefix)
     if ((url === undefined) === (prefix === undefined)) {
       return await reply.code(400).send({ error: 'Bad Request', message: 'give exactly one of url or prefix' })
     }
@@ -29,4 +32,8 @@ export default async function cacheRoutes (admin: FastifyInstance, opts: CacheRo
     if (purged === undefined) return await reply.code(400).send({ error: 'Bad Request', message: 'not an http(s) URL or a path starting with /' })
     return { purged }
   })
+}
+
+function str (v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined
 }
