@@ -10,7 +10,7 @@ import { primaryKey } from '../lib/cache/key'
 import { Capture } from '../lib/cache/capture'
 import type { CacheResult } from '../lib/cache/stats'
 import { notModified, notModifiedHeaders } from '../lib/cache/conditional'
-import { flatten, policyRequest, servedHeaders, staleAllowed, worthStoring, type Headers, type PolicyRequest } from '../lib/cache/policy'
+import { evaluate, flatten, policyRequest, servedHeaders, staleAllowed, worthStoring, type Headers, type PolicyRequest } from '../lib/cache/policy'
 import { withoutHopByHop } from '../lib/forward-headers'
 import { isUpgrade } from '../lib/upgrade-request'
 import { toArray } from '../lib/to-array'
@@ -68,7 +68,7 @@ async function cache (fastify: FastifyInstance) {
     for (let round = 0; ; round++) {
       const entry = responses.store.get(primary, request.headers)
       if (entry !== undefined && !refreshing) {
-        const { response, revalidation } = entry.policy.evaluateRequest(asked)
+        const { response, revalidation } = evaluate(entry.policy, entry.policy.responseHeaders() as Headers, asked)
         if (response !== undefined && revalidation === undefined) return answer(request, reply, entry, 'HIT', asked)
         if (response !== undefined || staleAllowed(entry.policy, entry.policy.responseHeaders() as Headers, asked.headers, 'revalidate', settings.staleWhileRevalidate)) {
           // stale-while-revalidate (RFC 5861 §3): answer now, refresh behind it, once per key.

@@ -88,3 +88,26 @@ export function servedHeaders (policy: CachePolicy): Headers {
   if (typeof headers.warning === 'string' && headers.warning.includes('113')) delete headers.warning
   return headers
 }
+
+/**
+ * The library's evaluateRequest, except for one over-cautious rule: it revalidates a
+ * must-revalidate response even while fresh, and gives proxy-revalidate a lifetime of 0 in a
+ * shared cache. RFC 9111 §5.2.2.2 and §5.2.2.8 ask for revalidation only once the response is
+ * stale, so such a response is judged again without those two directives while it is fresh.
+ */
+export function evaluate (policy: CachePolicy, stored: Headers, req: PolicyRequest): ReturnType<CachePolicy['evaluateRequest']> {
+  const result = policy.evaluateRequest(req)
+  if (result.revalidation?.synchronous !== true) return result
+  const cc = cacheControl(stored['cache-control'])
+  if (!cc.has('must-revalidate') && !cc.has('proxy-revalidate')) return result
+  const lenient = withoutRevalidate(policy)
+  return lenient.stale() ? result : lenient.evaluateRequest(req)
+}
+
+function withoutRevalidate (policy: CachePolicy): CachePolicy {
+  // toObject/fromObject are the library's own (de)serialisation; fromObject through the
+  // policy's class keeps the gateway's clock.
+  const obj = policy.toObject()
+  const { 'must-revalidate': _m, 'proxy-revalidate': _p, ...rescc } = obj.rescc
+  return (policy.constructor as typeof CachePolicy).fromObject({ ...obj, rescc })
+}

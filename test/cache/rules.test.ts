@@ -99,11 +99,24 @@ t.test('must-revalidate: once stale it is not served stale, even with staleIfErr
   t.equal(res.status, 502)
 })
 
-t.test('proxy-revalidate: a shared cache revalidates it like must-revalidate', async t => {
-  const gw = await startCached(t, answer({ 'cache-control': 'max-age=60, proxy-revalidate', etag: '"p"' }))
-  await call(`${gw.url}/a`)
-  await call(`${gw.url}/a`)
-  t.equal(gw.backend.hits.length, 2, 'the second request went to the backend')
+t.test('must-revalidate and proxy-revalidate: HITs while fresh, revalidated once stale', async t => {
+  for (const directive of ['must-revalidate', 'proxy-revalidate']) {
+    const gw = await startCached(t, (req, res) => {
+      res.setHeader('cache-control', `max-age=10, ${directive}`)
+      res.setHeader('etag', '"p"')
+      if (req.headers['if-none-match'] === '"p"') {
+        res.statusCode = 304
+        res.end()
+        return
+      }
+      res.end('x')
+    })
+    await call(`${gw.url}/a`)
+    t.equal((await call(`${gw.url}/a`)).headers['x-cache'], 'HIT', `${directive}: fresh`)
+    gw.advance(11_000)
+    t.equal((await call(`${gw.url}/a`)).headers['x-cache'], 'REVALIDATED', `${directive}: stale`)
+    t.equal(gw.backend.hits.length, 2)
+  }
 })
 
 t.test('a request with Authorization is not stored unless the response says public or s-maxage', async t => {
