@@ -16,6 +16,7 @@ import healthCheck from './plugins/health-check'
 import sticky from './plugins/sticky'
 import proxyRoutes from './routes/proxy'
 import rateLimit from './plugins/rate-limit'
+import cache from './plugins/cache'
 import signals from './plugins/signals'
 import admin from './plugins/admin'
 import strictHttp from './plugins/strict-http'
@@ -81,6 +82,8 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(filters)
   await fastify.register(rateLimit, { config })
   await fastify.register(basicAuth)
+  // After the policies (a 429 never reads the cache), before the routes it hooks onto.
+  await fastify.register(cache)
   await fastify.register(proxyRoutes)
   if (config.admin !== undefined) await fastify.register(admin, config.admin)
   if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })

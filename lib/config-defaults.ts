@@ -60,3 +60,13 @@ export const DEFAULT_LIMITS = {
 export const DEFAULT_BASIC_AUTH_REALM = 'gatehouse'
 /** 302 when a redirect names no status: temporary, so a mistake is not cached by browsers for good. */
 export const DEFAULT_REDIRECT_STATUS = 302
+// The response cache (issue 11). Stale answers are off unless asked for, by the config or by
+// the response itself (stale-if-error, stale-while-revalidate: RFC 5861).
+export const DEFAULT_CACHE = {
+  maxSize: 256 * 1024 ** 2,
+  maxEntrySize: 8 * 1024 ** 2,
+  staleIfError: 0,
+  staleWhileRevalidate: 0,
+  /** How long a request waits for another one fetching the same key (nginx: proxy_cache_lock_timeout). */
+  lockTimeout: 5_000
+}

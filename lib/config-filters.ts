@@ -1,7 +1,7 @@
 import type { FiltersConfig, GatehouseConfig, HeaderRulesConfig, RouteConfig } from './config-schema'
 import type { GatewayRoute, RouteFilters } from './config-types'
 import { DEFAULT_BASIC_AUTH_REALM, DEFAULT_REDIRECT_STATUS } from './config-defaults'
-import { parseByteSize } from './byte-size'
+import { parseSize } from './size'
 import { bcryptHashProblem } from './basic-auth'
 import { headerNameProblem, headerValueProblem, type HeaderRules } from './header-rules'
 import { PLACEHOLDER_NAMES, unknownPlaceholders } from './header-template'
@@ -59,7 +59,7 @@ function normalizeLayer (f: FiltersConfig | undefined, at: string, problems: str
   if (f.allow !== undefined) out.allow = addresses(f.allow, `${at}.allow`, problems)
   if (f.deny !== undefined) out.deny = addresses(f.deny, `${at}.deny`, problems)
   if (f.methods !== undefined) out.methods = [...f.methods]
-  if (f.maxBodySize !== undefined) out.maxBodySize = f.maxBodySize === false ? null : parseByteSize(f.maxBodySize)
+  if (f.maxBodySize !== undefined) out.maxBodySize = f.maxBodySize === false ? null : parseSize(f.maxBodySize)
   if (f.requireHeaders !== undefined) {
     const names: string[] = []
     for (const [name, required] of Object.entries(f.requireHeaders)) {

@@ -4,6 +4,7 @@ import { DEFAULT_RATE_LIMIT } from './config-defaults'
 import { ms } from './config-values'
 import { HTTP_METHODS } from './http-methods'
 import { routeFilters, type RouteDefaults } from './config-filters'
+import { normalizeCacheRule } from './config-cache'
 
 /** The routes with their defaults; an unknown upstream or a stripPrefix that is not a prefix goes to `problems`. */
 export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<string>, global: GatehouseConfig['rateLimit'], problems: string[], defaults: RouteDefaults = { filters: {} }): GatewayRoute[] {
@@ -23,7 +24,8 @@ export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<s
       upstream: r.upstream,
       stripPrefix: r.stripPrefix === undefined ? undefined : r.stripPrefix.replace(/\/+$/, ''),
       rateLimit: routeLimit(r.rateLimit, global),
-      ...routeFilters(r, index, defaults, problems)
+      ...routeFilters(r, index, defaults, problems),
+      cache: normalizeCacheRule(`routes[${index}].cache`, r.cache, problems)
     }
   })
   checkClashes(normalized, problems)

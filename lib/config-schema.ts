@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { BALANCER_NAMES } from './balancers/names'
 import { HTTP_METHODS } from './http-methods'
 import { DURATION_PATTERN } from './duration'
-import { BYTE_SIZE_PATTERN } from './byte-size'
+import { SIZE_PATTERN } from './size'
 
 // Everything a user may write in a Gatehouse config. Every object is closed
 // (additionalProperties: false) so that a typo fails at start instead of silently
@@ -22,6 +22,21 @@ export const Duration = Type.Union([
   Type.String({ pattern: DURATION_PATTERN })
 ], { description: 'a duration: milliseconds as a number, or a string with no spaces such as "500ms", "1s", "1h30m" or "1d"' })
 
+/** Bytes as a number, or a string such as "512KB", "8MB", "1GB" (lib/size.ts). */
+export const Size = Type.Union([
+  Type.Integer({ minimum: 0 }),
+  Type.String({ pattern: SIZE_PATTERN })
+], { description: 'a size: bytes as a number, or a string with no spaces such as "512KB", "8MB" or "1GB"' })
+
+// The response cache (issue 11): a rule per upstream or route, and the store's bound at the top.
+const cacheRule = {
+  maxEntrySize: Type.Optional(Size),
+  staleIfError: Type.Optional(Duration),
+  staleWhileRevalidate: Type.Optional(Duration),
+  lockTimeout: Type.Optional(Duration)
+}
+export const CacheRuleSchema = Type.Union([Type.Literal(false), Closed(cacheRule)])
+export const CacheSchema = Type.Union([Type.Literal(false), Closed({ maxSize: Type.Optional(Size), ...cacheRule })])
 
 export const ServerSchema = Closed({
   url: Type.String({ pattern: '^https?://[^/?#\\s]+/?$', description: 'an http:// or https:// origin such as "http://127.0.0.1:9001"' }),
@@ -73,7 +88,8 @@ export const UpstreamSchema = Closed({
   retryBudget: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   passive: Type.Optional(PassiveSchema),
   healthCheck: Type.Optional(HealthCheckSchema),
-  sticky: Type.Optional(StickySchema)
+  sticky: Type.Optional(StickySchema),
+  cache: Type.Optional(CacheRuleSchema)
 })
 
 const RateLimitKey = Type.String({ pattern: '^(ip|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: '"ip" or "header:NAME"' })
@@ -104,16 +120,12 @@ export const LimitsSchema = Closed({
 // Request filters and header rules (issue 12): per route, and at the top level as defaults.
 // Header names, addresses, hashes and templates are checked in lib/config-filters.ts, which
 // names the field and says what is wrong with it (a pattern error would not).
-export const ByteSize = Type.Union([
-  Type.Integer({ minimum: 0 }),
-  Type.String({ pattern: BYTE_SIZE_PATTERN })
-], { description: 'a size: bytes as a number, or a string such as "512KB", "10MB" or "1GB"' })
 
 export const FiltersSchema = Closed({
   allow: Type.Optional(Type.Array(Type.String())),
   deny: Type.Optional(Type.Array(Type.String())),
   methods: Type.Optional(Type.Array(StringEnum([...HTTP_METHODS]), { minItems: 1, uniqueItems: true })),
-  maxBodySize: Type.Optional(Type.Union([Type.Literal(false), ByteSize])),
+  maxBodySize: Type.Optional(Type.Union([Type.Literal(false), Size])),
   requireHeaders: Type.Optional(Type.Record(Type.String(), Type.Boolean())),
   basicAuth: Type.Optional(Type.Union([Type.Literal(false), Closed({
     realm: Type.Optional(Type.String({ pattern: '^[^"\\\\\\x00-\\x1f]*$', description: 'a realm without quotes, backslashes or control characters' })),
@@ -146,7 +158,8 @@ export const RouteSchema = Closed({
   filters: Type.Optional(FiltersSchema),
   requestHeaders: Type.Optional(HeaderRulesSchema),
   responseHeaders: Type.Optional(HeaderRulesSchema),
-  redirect: Type.Optional(RedirectSchema)
+  redirect: Type.Optional(RedirectSchema),
+  cache: Type.Optional(CacheRuleSchema)
 })
 
 export const ConfigSchema = Closed({
@@ -164,7 +177,8 @@ export const ConfigSchema = Closed({
   limits: Type.Optional(LimitsSchema),
   filters: Type.Optional(FiltersSchema),
   requestHeaders: Type.Optional(HeaderRulesSchema),
-  responseHeaders: Type.Optional(HeaderRulesSchema)
+  responseHeaders: Type.Optional(HeaderRulesSchema),
+  cache: Type.Optional(CacheSchema)
 })
 
 /** The config as a user writes it: every default may be left out. */
@@ -175,3 +189,6 @@ export type RouteConfig = Static<typeof RouteSchema>
 export type DurationValue = Static<typeof Duration>
 export type FiltersConfig = Static<typeof FiltersSchema>
 export type HeaderRulesConfig = Static<typeof HeaderRulesSchema>
+export type SizeValue = Static<typeof Size>
+export type CacheRuleConfig = Static<typeof CacheRuleSchema>
+export type CacheConfig = Static<typeof CacheSchema>

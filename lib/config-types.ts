@@ -50,6 +50,8 @@ export interface UpstreamOptions {
   passive: { maxFails: number, failTimeout: number }
   healthCheck?: HealthCheckOptions
   sticky?: StickyOptions
+  /** undefined: the top-level cache applies; false: off for this group's routes. */
+  cache?: CacheRule | false
 }
 
 /** A rate limit as a route applies it: named apart from @fastify/rate-limit's RateLimitOptions. */
@@ -75,6 +77,8 @@ export interface GatewayRoute {
   requestHeaders?: HeaderRules
   responseHeaders?: HeaderRules
   redirect?: RedirectOptions
+  /** undefined: the upstream's or the top-level cache applies; false: off for this route. */
+  cache?: CacheRule | false
 }
 
 /**
@@ -115,6 +119,8 @@ export interface NormalizedConfig {
   handleSignals: boolean
   admin?: { port: number, host: string }
   limits: LimitsOptions
+  /** The response cache, when on at the top level; its maxSize bounds the one store all routes share. */
+  cache?: CacheOptions
 }
 
 export interface LimitsOptions {
@@ -125,3 +131,17 @@ export interface LimitsOptions {
   maxConnections: number
 }
 
+
+/** What a cached route follows (lib/config-cache.ts merges route over upstream over top level). */
+export interface CacheSettings {
+  maxEntrySize: number
+  staleIfError: number
+  staleWhileRevalidate: number
+  lockTimeout: number
+}
+
+export type CacheRule = Partial<CacheSettings>
+
+export interface CacheOptions extends CacheRule {
+  maxSize: number
+}

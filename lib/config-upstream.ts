@@ -6,6 +6,7 @@ import {
   DEFAULT_TUNNEL_IDLE_TIMEOUT, DEFAULT_WEIGHT
 } from './config-defaults'
 import { ms, timerMs } from './config-values'
+import { normalizeCacheRule } from './config-cache'
 
 /** One upstream group with every default filled in; what is wrong goes to `problems`, by path. */
 export function normalizeUpstream (name: string, up: UpstreamConfig, problems: string[]): UpstreamOptions {
@@ -37,7 +38,8 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
       failTimeout: ms(up.passive?.failTimeout, DEFAULT_FAIL_TIMEOUT)
     },
     healthCheck: up.healthCheck === undefined ? undefined : normalizeHealthCheck(path, up.healthCheck, problems),
-    sticky: up.sticky === undefined ? undefined : normalizeSticky(up.sticky)
+    sticky: up.sticky === undefined ? undefined : normalizeSticky(up.sticky),
+    cache: normalizeCacheRule(`${path}.cache`, up.cache, problems)
   }
 }
 

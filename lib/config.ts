@@ -8,6 +8,7 @@ import { normalizeRoutes, unknownUpstream } from './config-routes'
 import { normalizeDefaults } from './config-filters'
 import { cookieSecretOf } from './config-secrets'
 import { normalizeUpstream } from './config-upstream'
+import { normalizeCache } from './config-cache'
 import { ms, timerMs } from './config-values'
 import { ConfigError } from './errors'
 
@@ -36,6 +37,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const routes = normalizeRoutes(config.routes, new Set(upstreams.keys()), config.rateLimit, problems, normalizeDefaults(config, problems))
   const cookieSecret = cookieSecretOf(config.cookieSecret, opts.env ?? process.env, upstreams.values(), problems)
   const limits = normalizeLimits(config.limits, problems)
+  const cache = normalizeCache(config.cache, problems)
   if (problems.length > 0) throw new ConfigError(problems.join('\n  '))
 
   const globalLimit = config.rateLimit
@@ -56,7 +58,8 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     drainTimeout: ms(config.drainTimeout, DEFAULT_DRAIN_TIMEOUT),
     admin: config.admin === undefined ? undefined : { port: config.admin.port, host: config.admin.host ?? DEFAULT_ADMIN_HOST },
     handleSignals: config.handleSignals ?? opts.handleSignals ?? false,
-    limits
+    limits,
+    cache
   }
 }
 

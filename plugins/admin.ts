@@ -5,14 +5,18 @@ import { refusalsOf } from './strict-http'
 import health from '../routes/admin/health'
 import upstreams from '../routes/admin/upstreams'
 import metrics from '../routes/admin/metrics'
+import cacheRoutes from '../routes/admin/cache'
+import { addCacheMetrics } from '../lib/cache/cache-metrics'
 
 export interface AdminOptions {
   port: number
   host: string
 }
 
-// The admin API only reads; anything else is refused before routing, on every path.
+// The admin API only reads; anything else is refused before routing, on every path, except
+// the cache purge (issue 11).
 const METHODS = ['GET', 'HEAD']
+const WRITES = new Set(['DELETE /cache'])
 
 /**
  * The admin API on a listener of its own, as Envoy's admin and HAProxy's stats sockets are:
@@ -22,6 +26,7 @@ const METHODS = ['GET', 'HEAD']
  *   GET /health     200 while serving, 503 once draining
  *   GET /upstreams  every group and server: state, in-flight, attempts, failures
  *   GET /metrics    Prometheus text format
+ *   DELETE /cache   purge the response cache by url or prefix (when a route caches)
  */
 export default async function admin (fastify: FastifyInstance, opts: AdminOptions) {
   const registry = createMetrics(() => fastify.gatehouse.registry.all(), () => refusalsOf(fastify.server)?.counts ?? new Map())
@@ -45,7 +50,7 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
   })
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!METHODS.includes(request.method)) await reply.code(405).header('allow', METHODS.join(', ')).send({ error: 'Method Not Allowed' })
+    if (!METHODS.includes(request.method) && !WRITES.has(`${request.method} ${request.url.split('?')[0]}`)) await reply.code(405).header('allow', METHODS.join(', ')).send({ error: 'Method Not Allowed' })
   })
 
   app.setNotFoundHandler(async (request, reply) => {
@@ -60,6 +65,11 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
   await app.register(health, { draining: () => draining })
   await app.register(upstreams, { gatehouse: fastify.gatehouse })
   await app.register(metrics, { registry })
+  const cache = fastify.gatehouse.cache
+  if (cache !== undefined) {
+    addCacheMetrics(registry, cache)
+    await app.register(cacheRoutes, { cache })
+  }
 
   fastify.addHook('onReady', async () => {
     await app.listen({ port: opts.port, host: opts.host })

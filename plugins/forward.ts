@@ -18,6 +18,25 @@ declare module 'fastify' {
     /** Proxies the request to `upstream`, at `path` (the path and no query), with failover. */
     forward (upstream: Upstream, path: string): void
   }
+  interface FastifyRequest {
+    /** Set before forward() by a plugin that sees the outcome first (the cache); null otherwise. */
+    proxyTap: ProxyTap | null
+  }
+}
+
+/** A look at the outcome of a forwarded request before the client gets it (plugins/cache.ts). */
+export interface ProxyTap {
+  /** The backend answered: the body to send (the stream, or one wrapping it), or null when the tap answered the client itself. */
+  response (reply: ProxyReply, res: ProxiedResponse): Readable | null
+  /** No server answered (none ready, or the last attempt failed): true when the tap answered the client itself. */
+  failed (reply: ProxyReply, error: Error): boolean
+}
+
+/** What reply-from hands onResponse at run time: undici's answer (its type names a ServerResponse). */
+export interface ProxiedResponse {
+  statusCode: number
+  headers: IncomingHttpHeaders
+  stream: Readable
 }
 
 export interface ForwardOptions {
@@ -56,6 +75,7 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
   fastify.decorateRequest(kAttempt, null)
   fastify.decorateRequest(kPath, '')
   fastify.decorateRequest(kSource, null)
+  fastify.decorateRequest('proxyTap', null)
 
   fastify.decorateReply('forward', function (this: FastifyReply, upstream: Upstream, path: string) {
     const request = this.request as GatewayRequest
@@ -74,7 +94,7 @@ type ProxyReply = Parameters<Hook<'onError'>>[0]
 function send (reply: ProxyReply, request: GatewayRequest, attempt: Attempt): void {
   const backend = attempt.next()
   if (backend === undefined) {
-    reply.send(attempt.noServer())
+    fail(reply, request, attempt.noServer())
     return
   }
   request.backend = backend
@@ -156,7 +176,9 @@ const onResponse: Hook<'onResponse'> = (request, reply, res) => {
     res.stream.destroy()
     return
   }
-  reply.send(res.stream)
+  const tap = request.proxyTap
+  const body = tap === null ? res.stream : tap.response(reply, res as unknown as ProxiedResponse)
+  if (body !== null) reply.send(body)
 }
 
 const onError: Hook<'onError'> = (reply, { error }) => {
@@ -195,7 +217,11 @@ const onError: Hook<'onError'> = (reply, { error }) => {
   // An upload the backend never took may still be arriving; closing the connection after
   // this answer spares the client from sending the rest into nothing.
   if (!request.raw.complete) reply.header('connection', 'close')
-  reply.send(failure.error)
+  fail(reply, request, failure.error)
+}
+
+function fail (reply: ProxyReply, request: GatewayRequest, error: Error): void {
+  if (request.proxyTap?.failed(reply, error) !== true) reply.send(error)
 }
 
 function errorCode (error: Error): string {

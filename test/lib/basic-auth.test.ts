@@ -1,7 +1,7 @@
 import t from 'tap'
 import bcrypt from 'bcryptjs'
 import { BasicAuth, bcryptHashProblem, parseBasic } from '../../lib/basic-auth'
-import { parseByteSize } from '../../lib/byte-size'
+import { parseSize } from '../../lib/size'
 
 t.test('parseBasic', async t => {
   const b64 = (s: string) => Buffer.from(s).toString('base64')
@@ -24,11 +24,11 @@ t.test('BasicAuth.verify', async t => {
   t.ok(bcryptHashProblem('$1$md5crypt'))
 })
 
-t.test('parseByteSize', async t => {
-  t.equal(parseByteSize(10), 10)
-  t.equal(parseByteSize('512B'), 512)
-  t.equal(parseByteSize('1.5KB'), 1536)
-  t.equal(parseByteSize('10MB'), 10 * 1024 * 1024)
-  t.equal(parseByteSize('1GiB'), 1024 ** 3)
-  t.throws(() => parseByteSize('10 MB'))
+t.test('parseSize', async t => {
+  t.equal(parseSize(10), 10)
+  t.equal(parseSize('512B'), 512)
+  t.equal(parseSize('1.5KB'), 1536)
+  t.equal(parseSize('10MB'), 10 * 1024 * 1024)
+  t.equal(parseSize('1GiB'), 1024 ** 3)
+  t.throws(() => parseSize('10 MB'))
 })

@@ -1,0 +1,113 @@
+import CachePolicy from 'http-cache-semantics'
+import { cacheControl, seconds } from './directives'
+
+// The RFC 9111 rules themselves (storable?, fresh?, Age, Vary matching, what a 304 updates) are
+// http-cache-semantics'; this file only adapts the gateway's headers to it and adds the two
+// decisions it leaves to the cache: whether to keep a response at all, and when a stale one may go out.
+
+export type Headers = Record<string, string | string[] | undefined>
+
+export interface Clock {
+  now (): number
+}
+
+export type PolicyRequest = CachePolicy.Request & { headers: Headers }
+
+/** A CachePolicy whose time is `clock`'s: the library reads time through its `now()` method alone ("monkey-patch it for testing"). */
+export function policyMaker (clock: Clock): (req: PolicyRequest, res: CachePolicy.Response) => CachePolicy {
+  class GatewayPolicy extends CachePolicy {
+    now (): number {
+      return clock.now()
+    }
+  }
+  // shared: a proxy for many users, so `private` is not stored and `s-maxage` counts (RFC 9111 §3, §5.2.2.10).
+  return (req, res) => new GatewayPolicy(req, res, { shared: true })
+}
+
+/** The request as the policy sees it. A HEAD is looked up as the GET it mirrors (RFC 9110 §9.3.2). */
+export function policyRequest (url: string, headers: Headers): PolicyRequest {
+  return { url, method: 'GET', headers: flatten(headers, false) }
+}
+
+/** Response fields as the policy and the store keep them: one string per field, Set-Cookie's list kept. */
+export function flatten (headers: Record<string, string | string[] | number | undefined>, keepCookies = true): Headers {
+  const out: Headers = {}
+  for (const name in headers) {
+    const v = headers[name]
+    if (v === undefined) continue
+    out[name] = Array.isArray(v) ? (keepCookies && name === 'set-cookie' ? v : v.join(', ')) : String(v)
+  }
+  return out
+}
+
+/**
+ * Whether a response is kept. The library's storable() covers RFC 9111 §3 (method, status,
+ * no-store, private, Authorization); on top of it:
+ * - Set-Cookie only with an explicit `public`: §7.3 allows storing it, but a shared cache that
+ *   replays one user's cookie to the next is the classic leak (the library's maxAge() agrees).
+ * - `Vary: *` never matches a later request (§4.1), so it is not worth the bytes.
+ * - Something to reuse it for: a freshness lifetime, or a validator to revalidate it with.
+ */
+export function worthStoring (policy: CachePolicy, headers: Headers): boolean {
+  if (!policy.storable()) return false
+  const cc = cacheControl(headers['cache-control'])
+  if (headers['set-cookie'] !== undefined && !cc.has('public')) return false
+  if (String(headers.vary ?? '').split(',').some(v => v.trim() === '*')) return false
+  return policy.timeToLive() > 0 || headers.etag !== undefined || headers['last-modified'] !== undefined
+}
+
+/** How long past its freshness lifetime the stored response is, in ms (negative while fresh), RFC 9111 §4.2. */
+export function staleness (policy: CachePolicy): number {
+  return (policy.age() - policy.maxAge()) * 1000
+}
+
+/**
+ * Whether a stored response may go out stale: on an error (stale-if-error) or while it is
+ * refreshed (stale-while-revalidate), RFC 5861. The window is the response's own directive or
+ * the configured one, whichever is longer, except that RFC 9111 §4.2.4 forbids any stale
+ * answer the origin or the client ruled out: no-cache and must-revalidate (§5.2.2.2, §5.2.2.4),
+ * proxy-revalidate (§5.2.2.8), and s-maxage, which implies proxy-revalidate for a shared cache
+ * (§5.2.2.10), leave only the response's own directive; a client's no-cache (§5.2.1.4) leaves none.
+ * A response still fresh may always answer an error.
+ */
+export function staleAllowed (policy: CachePolicy, stored: Headers, request: Headers, kind: 'error' | 'revalidate', configured: number): boolean {
+  const req = cacheControl(request['cache-control'])
+  if (req.has('no-cache') || /no-cache/.test(String(request.pragma ?? ''))) return false
+  const late = staleness(policy)
+  if (late <= 0) return kind === 'error'
+  const cc = cacheControl(stored['cache-control'])
+  if (cc.has('no-cache') || cc.has('must-revalidate') || cc.has('proxy-revalidate') || cc.has('no-store')) return false
+  const own = seconds(cc, kind === 'error' ? 'stale-if-error' : 'stale-while-revalidate')
+  const window = Math.max(own, cc.has('s-maxage') ? 0 : configured)
+  return late < window
+}
+
+/** What a stored response goes out with: the library's (Age updated, hop-by-hop fields gone), without its heuristic-age Warning (RFC 9111 obsoletes Warning, §5.5). */
+export function servedHeaders (policy: CachePolicy): Headers {
+  const headers = policy.responseHeaders() as Headers
+  if (typeof headers.warning === 'string' && headers.warning.includes('113')) delete headers.warning
+  return headers
+}
+
+/**
+ * The library's evaluateRequest, except for one over-cautious rule: it revalidates a
+ * must-revalidate response even while fresh, and gives proxy-revalidate a lifetime of 0 in a
+ * shared cache. RFC 9111 §5.2.2.2 and §5.2.2.8 ask for revalidation only once the response is
+ * stale, so such a response is judged again without those two directives while it is fresh.
+ */
+export function evaluate (policy: CachePolicy, stored: Headers, req: PolicyRequest): ReturnType<CachePolicy['evaluateRequest']> {
+  const result = policy.evaluateRequest(req)
+  if (result.revalidation?.synchronous !== true) return result
+  const cc = cacheControl(stored['cache-control'])
+  if (!cc.has('must-revalidate') && !cc.has('proxy-revalidate')) return result
+  const lenient = withoutRevalidate(policy)
+  return lenient.stale() ? result : lenient.evaluateRequest(req)
+}
+
+function withoutRevalidate (policy: CachePolicy): CachePolicy {
+  // toObject/fromObject are the library's own (de)serialisation; fromObject through the
+  // policy's class keeps the gateway's clock.
+  const obj = policy.toObject()
+  const { 'must-revalidate': _m, 'proxy-revalidate': _p, ...rescc } = obj.rescc
+  return (policy.constructor as typeof CachePolicy).fromObject({ ...obj, rescc })
+}

@@ -1,0 +1,79 @@
+import t from 'tap'
+import { call, startBackend, startGateway } from '../helper'
+import { setCookies } from '../fixtures/cookies'
+
+async function withAdmin (t: { teardown (fn: () => unknown): void }) {
+  const backend = await startBackend(t, 'b')
+  backend.handle((req, res) => {
+    res.setHeader('cache-control', 'max-age=60')
+    res.end(`at ${req.url}`)
+  })
+  const gw = await startGateway(t, {
+    cache: {},
+    admin: { port: 0 },
+    upstreams: { u: { servers: [{ url: backend.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  })
+  return { backend, gw, admin: gw.app.gatehouse.adminUrl as string }
+}
+t.test('gatehouse_cache_total counts each result per upstream', async t => {
+  const { gw, admin } = await withAdmin(t)
+  await call(`${gw.url}/a`)
+  await call(`${gw.url}/a`)
+  await call(`${gw.url}/a`)
+  await call(`${gw.url}/a`, { method: 'POST' })
+  const text = (await call(`${admin}/metrics`)).body
+  t.match(text, /gatehouse_cache_total\{upstream="u",result="hit"\} 2/)
+  t.match(text, /gatehouse_cache_total\{upstream="u",result="miss"\} 1/)
+  t.match(text, /gatehouse_cache_total\{upstream="u",result="bypass"\} 1/)
+})
+
+t.test('DELETE /cache purges one URL, or a prefix, on the admin API', async t => {
+  const { gw, admin } = await withAdmin(t)
+  for (const p of ['/static/a.css', '/static/b.css', '/page?x=1']) await call(`${gw.url}${p}`, { headers: { host: 'example.com' } })
+  const one = await call(`${admin}/cache?url=${encodeURIComponent('http://example.com/page?x=1')}`, { method: 'DELETE' })
+  t.same(one.json(), { purged: 1 })
+  const many = await call(`${admin}/cache`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prefix: '/static/' }) })
+  t.same(many.json(), { purged: 2 })
+  t.equal((await call(`${gw.url}/static/a.css`, { headers: { host: 'example.com' } })).headers['x-cache'], 'MISS')
+  t.equal((await call(`${admin}/cache`, { method: 'DELETE' })).status, 400)
+  t.equal((await call(`${admin}/upstreams`, { method: 'DELETE' })).status, 405, 'only the purge writes')
+})
+
+t.test('a rate-limited request gets its 429 and never reads the cache', async t => {
+  const backend = await startBackend(t, 'b')
+  backend.handle((req, res) => {
+    res.setHeader('cache-control', 'max-age=60')
+    res.end('x')
+  })
+  const gw = await startGateway(t, {
+    cache: {},
+    rateLimit: { key: 'ip', max: 2, timeWindow: 60_000 },
+    upstreams: { u: { servers: [{ url: backend.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  })
+  await call(`${gw.url}/a`)
+  t.equal((await call(`${gw.url}/a`)).headers['x-cache'], 'HIT')
+  const limited = await call(`${gw.url}/a`)
+  t.equal(limited.status, 429)
+  t.equal(limited.headers['x-cache'], undefined)
+})
+
+t.test('sticky cookies are not stored in cached answers', async t => {
+  const backend = await startBackend(t, 'b')
+  backend.handle((req, res) => {
+    res.setHeader('cache-control', 'max-age=60')
+    res.end('x')
+  })
+  const gw = await startGateway(t, {
+    cache: {},
+    cookieSecret: 'a'.repeat(32),
+    upstreams: { u: { sticky: {}, servers: [{ url: backend.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  })
+  const first = await call(`${gw.url}/a`)
+  t.equal(setCookies(first, 'gh_sticky').length, 1, 'the proxied answer sets it')
+  const hit = await call(`${gw.url}/a`)
+  t.equal(hit.headers['x-cache'], 'HIT')
+  t.equal(hit.headers['set-cookie'], undefined)
+})
