@@ -78,7 +78,9 @@ export interface NormalizedConfig {
   retryBodyLimit: number
   drainTimeout: number
   handleSignals: boolean
-  admin?: { port: number, host: string }
+  admin?: AdminOptions
+  /** Reload when the config file changes (not implemented yet: accepted and ignored). */
+  watch: boolean
   limits: LimitsOptions
 }
 
@@ -90,3 +92,14 @@ export interface LimitsOptions {
   maxConnections: number
 }
 
+
+export interface AdminOptions {
+  port: number
+  host: string
+  /** Bearer token for every admin path but GET /health; without one the API is read-only. */
+  token?: string
+  /** Host header names answered besides loopback addresses, lower-cased. */
+  hosts: string[]
+  /** Redis url to share runtime changes through (not implemented yet). */
+  sync?: string
+}

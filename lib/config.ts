@@ -2,10 +2,11 @@ import Ajv from 'ajv'
 import { readFileSync } from 'node:fs'
 import { ConfigSchema, type GatehouseConfig } from './config-schema'
 import type { LimitsOptions, NormalizedConfig, UpstreamOptions } from './config-types'
-import { DEFAULT_ADMIN_HOST, DEFAULT_DRAIN_TIMEOUT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './config-defaults'
+import { DEFAULT_DRAIN_TIMEOUT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './config-defaults'
 import { formatAjvErrors, jsonErrorAt } from './config-format'
 import { normalizeRoutes, unknownUpstream } from './config-routes'
 import { cookieSecretOf } from './config-secrets'
+import { normalizeAdmin, normalizeWatch } from './config-admin'
 import { normalizeUpstream } from './config-upstream'
 import { ms, timerMs } from './config-values'
 import { ConfigError } from './errors'
@@ -35,6 +36,8 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const routes = normalizeRoutes(config.routes, new Set(upstreams.keys()), config.rateLimit, problems)
   const cookieSecret = cookieSecretOf(config.cookieSecret, opts.env ?? process.env, upstreams.values(), problems)
   const limits = normalizeLimits(config.limits, problems)
+  const admin = normalizeAdmin(config.admin, opts.env ?? process.env, problems)
+  const watch = normalizeWatch(config.watch, problems)
   if (problems.length > 0) throw new ConfigError(problems.join('\n  '))
 
   const globalLimit = config.rateLimit
@@ -53,7 +56,8 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     cookieSecret,
     retryBodyLimit: config.retryBodyLimit ?? DEFAULT_RETRY_BODY_LIMIT,
     drainTimeout: ms(config.drainTimeout, DEFAULT_DRAIN_TIMEOUT),
-    admin: config.admin === undefined ? undefined : { port: config.admin.port, host: config.admin.host ?? DEFAULT_ADMIN_HOST },
+    admin,
+    watch,
     handleSignals: config.handleSignals ?? opts.handleSignals ?? false,
     limits
   }

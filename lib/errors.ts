@@ -22,3 +22,13 @@ export const ClientTimeoutError = createError('GH_CLIENT_TIMEOUT', 'The request 
 export const QueueTimeoutError = createError('GH_QUEUE_TIMEOUT', 'No connection to upstream "%s" became free in time', 503)
 export const RECEIVE_TIMEOUT_CODE = 'GH_RECEIVE_TIMEOUT'
 export const ReceiveTimeoutError = createError(RECEIVE_TIMEOUT_CODE, 'The request body stopped arriving', 408)
+
+// The admin API (issue 13). 401 says nothing about why: neither whether a token is set nor how close a guess was.
+export const AdminUnauthorizedError = createError('GH_ADMIN_UNAUTHORIZED', 'Unauthorized', 401)
+export const AdminReadOnlyError = createError('GH_ADMIN_READ_ONLY', 'The admin API is read-only: set admin.token (or GATEHOUSE_ADMIN_TOKEN) to change servers', 403)
+export const AdminMisdirectedError = createError('GH_ADMIN_MISDIRECTED', 'This admin API does not answer for that Host; add it to admin.hosts', 421)
+export const AdminBadRequestError = createError('GH_ADMIN_BAD_REQUEST', 'Invalid request: %s', 400)
+export const UnknownUpstreamError = createError('GH_UNKNOWN_UPSTREAM', 'No upstream "%s"', 404)
+export const UnknownServerError = createError('GH_UNKNOWN_SERVER', 'No server "%s" in upstream "%s"', 404)
+export const ServerExistsError = createError('GH_SERVER_EXISTS', 'Upstream "%s" already has a server "%s"', 409)
+export const LastPrimaryError = createError('GH_LAST_PRIMARY_SERVER', 'Upstream "%s" needs at least one server that is not a backup', 409)

@@ -5,6 +5,7 @@ import type { Balancer, PickContext } from './balancers'
 import type { UpstreamOptions } from './config'
 import { compileHashKey, type KeyExtractor, type KeySource } from './hash-key'
 import { RetryBudget } from './retry-budget'
+import { LatencyHistogram } from './latency-histogram'
 
 /** What a selection must respect beyond readiness, as Pingora's select_with and Envoy's load-balancer context carry it. */
 export interface SelectContext {
@@ -31,6 +32,10 @@ export class Upstream {
   retries = 0
   /** Attempts that waited `timeouts.queue` for a free connection and got none (issue #7). */
   queueTimeouts = 0
+  /** Time to answer each request to the group, as the access log has it (issue 13). */
+  readonly latency = new LatencyHistogram()
+  /** Health-check verdict changes, by the state entered. */
+  readonly healthTransitions = { healthy: 0, unhealthy: 0 }
   // Reused for every pick: selection is synchronous, so one object serves all requests.
   private readonly ctx: PickContext = {}
 
