@@ -2,7 +2,7 @@ import Ajv from 'ajv'
 import { Type } from '@sinclair/typebox'
 import type { AdminState, Backend } from './backend'
 import { ADMIN_STATES } from './backend'
-import { ServerSchema } from './config-schema'
+import { ServerSchema, type ServerConfig } from './config-schema'
 import { serverOptions } from './config-upstream'
 import { formatAjvErrors } from './config-format'
 import type { UpstreamRegistry } from './upstream-registry'
@@ -60,7 +60,7 @@ export class RuntimeServers {
   add (name: string, body: unknown, by: string): Backend {
     const upstream = this.group(name)
     if (!validateServer(body)) throw new AdminBadRequestError(bodyErrors(validateServer.errors, body))
-    const server = serverOptions(body)
+    const server = serverOptions(body as ServerConfig)
     if (upstream.backends.get(server.id) !== undefined) throw new ServerExistsError(name, server.id)
     this.registry.setServers(name, [...upstream.options.servers, server])
     const backend = upstream.backends.get(server.id) as Backend

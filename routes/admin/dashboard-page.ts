@@ -118,7 +118,9 @@ function section (u) {
   s.append(el('p', { class: 'summary muted' }))
   const table = el('table')
   const head = el('tr')
-  for (const c of ['Server', 'URL', 'State', 'In flight', 'Req/s', 'Errors', 'Traffic', guarded && signedIn ? 'Actions' : '']) head.append(el('th', { scope: 'col' }, c))
+  const columns = ['Server', 'URL', 'State', 'In flight', 'Req/s', 'Errors', 'Traffic']
+  if (guarded && signedIn) columns.push('Actions')
+  for (const c of columns) head.append(el('th', { scope: 'col' }, c))
   table.append(el('thead')).append(head)
   table.append(el('tbody'))
   s.append(table)
@@ -132,15 +134,15 @@ function row (s, u, srv) {
   tr = el('tr', { 'data-server': srv.id })
   tr.append(el('th', { scope: 'row' }, srv.id), el('td', {}, srv.url ?? ''), el('td', { class: 'st' }), el('td', { class: 'num inflight' }),
     el('td', { class: 'num rps' }), el('td', { class: 'num err' }), el('td', { class: 'spark' }))
-  const actions = el('td')
   if (guarded && signedIn) {
+    const actions = el('td')
     for (const [label, state] of [['Drain', 'drain'], ['Ready', 'ready']]) {
       const b = el('button', { type: 'button', 'data-action': state, 'aria-label': label + ' ' + srv.id }, label)
       b.addEventListener('click', () => { setState(u.name, srv.id, state) })
       actions.append(b)
     }
+    tr.append(actions)
   }
-  tr.append(actions)
   tbody.append(tr)
   return tr
 }

@@ -69,7 +69,10 @@ function sample (gatehouse: Gatehouse) {
       ...u,
       requests: Object.values(u.responses).reduce((a, b) => a + b, 0),
       latency: all[i].latency.cumulative(),
-      servers: u.servers.map(s => ({ ...s, removing: gatehouse.runtime.isRemoving(all[i].backends.get(s.id) as never) }))
+      servers: u.servers.map(s => {
+        const backend = all[i].backends.get(s.id)
+        return { ...s, removing: backend !== undefined && gatehouse.runtime.isRemoving(backend) }
+      })
     }))
   }
 }
