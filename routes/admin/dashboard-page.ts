@@ -121,8 +121,9 @@ function section (u) {
   const columns = ['Server', 'URL', 'State', 'In flight', 'Req/s', 'Errors', 'Traffic']
   if (guarded && signedIn) columns.push('Actions')
   for (const c of columns) head.append(el('th', { scope: 'col' }, c))
-  table.append(el('thead')).append(head)
-  table.append(el('tbody'))
+  const thead = el('thead')
+  thead.append(head)
+  table.append(thead, el('tbody'))
   s.append(table)
   $('upstreams').append(s)
   return s

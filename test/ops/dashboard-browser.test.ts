@@ -41,13 +41,19 @@ t.test('the dashboard shows every upstream live, a dead backend turns unhealthy,
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1100, height: 720 } })
   t.teardown(async () => { await context.close(); rmSync(profile, { recursive: true, force: true }) })
   const page = context.pages()[0] ?? await context.newPage()
+  // A script error on the page fails the test with its message, rather than as a timeout later.
+  const errors: string[] = []
+  page.on('pageerror', err => errors.push(err.message))
+  page.on('console', m => { if (m.type() === 'error') errors.push(m.text()) })
   await page.goto(`${admin}/`)
 
   // Signed out: only the login form, reachable by keyboard.
   await page.keyboard.type(TOKEN)
   await page.keyboard.press('Enter')
   const row = (upstream: string, server: string) => page.locator(`section[data-upstream="${upstream}"] tr[data-server="${server}"]`)
-  await row('web', 'a').waitFor({ timeout: 5000 })
+  await row('web', 'a').waitFor({ timeout: 5000 }).catch(async (err: Error) => {
+    throw new Error(`${err.message}; page errors: ${errors.join(' | ')}; status: ${await page.locator('#status').innerText()}`)
+  })
   for (const [u, s] of [['web', 'a'], ['web', 'b'], ['web', 'c'], ['api', 'api-a']]) t.equal(await row(u, s).count(), 1, `${u}/${s} has a row`)
   t.match(await page.locator('#totals').innerText(), /Upstreams/)
 
@@ -69,6 +75,7 @@ t.test('the dashboard shows every upstream live, a dead backend turns unhealthy,
   await waitFor(async () => (await row('web', 'b').locator('.rps').innerText()) === '0.0', { what: 'b at 0 req/s on the page', timeout: 5000 })
   t.not(await row('web', 'a').locator('.rps').innerText(), '0.0', 'a carries it')
 
+  t.same(errors, [], 'no errors on the page')
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
   await page.screenshot({ path: join(SCREENSHOT_DIR, 'dashboard.png'), fullPage: true })
 })
