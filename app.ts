@@ -17,6 +17,7 @@ import sticky from './plugins/sticky'
 import proxyRoutes from './routes/proxy'
 import rateLimit from './plugins/rate-limit'
 import signals from './plugins/signals'
+import watchConfig from './plugins/watch'
 import admin from './plugins/admin'
 import strictHttp from './plugins/strict-http'
 import type { Gatehouse as GatehouseDecorator } from './plugins/upstreams'
@@ -79,6 +80,8 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(proxyRoutes)
   if (config.admin !== undefined) await fastify.register(admin, config.admin)
   if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })
+  // Issue 13; fixed at start like the routes. Without a file (config passed as options) there is nothing to watch.
+  if (config.watch && file !== undefined) await fastify.register(watchConfig, { file })
 }
 
 /**

@@ -35,9 +35,3 @@ export function normalizeAdmin (admin: GatehouseConfig['admin'], env: NodeJS.Pro
     sync: admin.sync
   }
 }
-
-/** Top-level `watch` (issue 13): accepted by the schema, refused until it is implemented. */
-export function normalizeWatch (watch: boolean | undefined, problems: string[]): boolean {
-  if (watch === true) problems.push('watch: reloading on file changes is not implemented in this version; send SIGHUP instead')
-  return watch ?? false
-}

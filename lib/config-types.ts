@@ -79,7 +79,7 @@ export interface NormalizedConfig {
   drainTimeout: number
   handleSignals: boolean
   admin?: AdminOptions
-  /** Reload when the config file changes (not implemented yet: accepted and ignored). */
+  /** Reload when the config file changes (file mode only; fixed at start). */
   watch: boolean
   limits: LimitsOptions
 }

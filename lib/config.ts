@@ -2,11 +2,11 @@ import Ajv from 'ajv'
 import { readFileSync } from 'node:fs'
 import { ConfigSchema, type GatehouseConfig } from './config-schema'
 import type { LimitsOptions, NormalizedConfig, UpstreamOptions } from './config-types'
-import { DEFAULT_DRAIN_TIMEOUT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './config-defaults'
+import { DEFAULT_DRAIN_TIMEOUT, DEFAULT_WATCH, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './config-defaults'
 import { formatAjvErrors, jsonErrorAt } from './config-format'
 import { normalizeRoutes, unknownUpstream } from './config-routes'
 import { cookieSecretOf } from './config-secrets'
-import { normalizeAdmin, normalizeWatch } from './config-admin'
+import { normalizeAdmin } from './config-admin'
 import { normalizeUpstream } from './config-upstream'
 import { ms, timerMs } from './config-values'
 import { ConfigError } from './errors'
@@ -37,7 +37,6 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const cookieSecret = cookieSecretOf(config.cookieSecret, opts.env ?? process.env, upstreams.values(), problems)
   const limits = normalizeLimits(config.limits, problems)
   const admin = normalizeAdmin(config.admin, opts.env ?? process.env, problems)
-  const watch = normalizeWatch(config.watch, problems)
   if (problems.length > 0) throw new ConfigError(problems.join('\n  '))
 
   const globalLimit = config.rateLimit
@@ -57,7 +56,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     retryBodyLimit: config.retryBodyLimit ?? DEFAULT_RETRY_BODY_LIMIT,
     drainTimeout: ms(config.drainTimeout, DEFAULT_DRAIN_TIMEOUT),
     admin,
-    watch,
+    watch: config.watch ?? DEFAULT_WATCH,
     handleSignals: config.handleSignals ?? opts.handleSignals ?? false,
     limits
   }
