@@ -26,7 +26,6 @@ export function normalizeAdmin (admin: GatehouseConfig['admin'], env: NodeJS.Pro
   if (token === undefined && !isLoopback(host)) {
     problems.push(`admin.host: "${host}" is not a loopback address, so admin.token (or GATEHOUSE_ADMIN_TOKEN) is required: without one, anyone who can reach the port reads every backend's address and state`)
   }
-  if (admin.sync !== undefined) problems.push('admin.sync: fleet sync through Redis is not implemented in this version; remove the key')
   return {
     port: admin.port,
     host,

@@ -100,6 +100,6 @@ export interface AdminOptions {
   token?: string
   /** Host header names answered besides loopback addresses, lower-cased. */
   hosts: string[]
-  /** Redis url to share runtime changes through (not implemented yet). */
+  /** Redis url through which a fleet shares its runtime changes (plugins/fleet-sync.ts). */
   sync?: string
 }

@@ -1,4 +1,5 @@
 import Ajv from 'ajv'
+import { EventEmitter } from 'node:events'
 import { Type } from '@sinclair/typebox'
 import type { AdminState, Backend } from './backend'
 import { ADMIN_STATES } from './backend'
@@ -48,13 +49,15 @@ const REMOVAL_POLL_MS = 50
  * Every change goes through the registry as a reload does (so pools and health checks
  * follow), and is kept until the next reload, which makes the file the truth again.
  */
-export class RuntimeServers {
+export class RuntimeServers extends EventEmitter<{ change: [RuntimeChange] }> {
   private changes: RuntimeChange[] = []
   /** Changes made since start, by action: what /metrics counts. */
   readonly counts: Record<ChangeAction, number> = { add: 0, update: 0, remove: 0 }
   private readonly removals = new Map<Backend, NodeJS.Timeout>()
 
-  constructor (private readonly registry: UpstreamRegistry, private readonly opts: RuntimeServersOptions) {}
+  constructor (private readonly registry: UpstreamRegistry, private readonly opts: RuntimeServersOptions) {
+    super()
+  }
 
   /** POST /upstreams/NAME/servers. */
   add (name: string, body: unknown, by: string): Backend {
@@ -150,6 +153,8 @@ export class RuntimeServers {
     this.changes.push(full)
     this.counts[change.action]++
     this.opts.onChange(full)
+    // Fleet sync (plugins/fleet-sync.ts) listens here.
+    this.emit('change', full)
   }
 
   private cancelRemoval (backend: Backend): void {
