@@ -18,6 +18,8 @@ import proxyRoutes from './routes/proxy'
 import rateLimit from './plugins/rate-limit'
 import cache from './plugins/cache'
 import signals from './plugins/signals'
+import watchConfig from './plugins/watch'
+import fleetSync from './plugins/fleet-sync'
 import admin from './plugins/admin'
 import strictHttp from './plugins/strict-http'
 import filters, { basicAuth } from './plugins/filters'
@@ -86,7 +88,10 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(cache)
   await fastify.register(proxyRoutes)
   if (config.admin !== undefined) await fastify.register(admin, config.admin)
+  if (config.admin?.sync !== undefined) await fastify.register(fleetSync, { url: config.admin.sync })
   if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })
+  // Issue 13; fixed at start like the routes. Without a file (config passed as options) there is nothing to watch.
+  if (config.watch && file !== undefined) await fastify.register(watchConfig, { file })
 }
 
 /**

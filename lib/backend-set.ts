@@ -1,4 +1,4 @@
-import { Backend } from './backend'
+import { Backend, type AdminState } from './backend'
 import type { ServerOptions } from './config'
 
 export interface ReadyServers {
@@ -72,6 +72,19 @@ export class BackendSet {
     this.dirty = true
   }
 
+  /**
+   * The operator's state for a server (admin API, issue 13). Returns the state before. A
+   * server leaving maint in a group with health checks comes back unhealthy, so that it takes
+   * traffic only once its checks pass again, as a new server does (HAProxy does the same).
+   */
+  setAdminState (backend: Backend, state: AdminState, checked: boolean): AdminState {
+    const before = backend.adminState
+    backend.adminState = state
+    if (before === 'maint' && state !== 'maint' && checked) backend.healthy = false
+    this.markChanged()
+    return before
+  }
+
   /** A failed attempt (refused, reset, timed out). Returns true when it ejected the server. */
   recordFailure (backend: Backend, now: number): boolean {
     const { maxFails, failTimeout } = this.passive
@@ -119,7 +132,7 @@ export class BackendSet {
     for (const s of this.servers) {
       if (s.isReady(now)) {
         (s.backup ? backup : primary).push(s)
-      } else if (s.ejectedUntil > now && s.ejectedUntil < recheckAt && s.healthy && !s.draining) {
+      } else if (s.ejectedUntil > now && s.ejectedUntil < recheckAt && s.healthy && !s.draining && s.adminState === 'ready') {
         recheckAt = s.ejectedUntil
       }
     }

@@ -1,6 +1,14 @@
 import type { ServerOptions } from './config'
 
 /**
+ * What an operator set through the admin API (issue 13), as HAProxy's `set server … state`:
+ * ready takes requests; drain takes no new ones while in-flight requests and tunnels finish;
+ * maint is drain with the health checks stopped too.
+ */
+export type AdminState = 'ready' | 'drain' | 'maint'
+export const ADMIN_STATES: readonly AdminState[] = ['ready', 'drain', 'maint']
+
+/**
  * One server of an upstream group and its live state. The set it belongs to
  * (BackendSet) is the only place that decides whether it may take requests.
  */
@@ -28,6 +36,9 @@ export class Backend {
   /** Removed by a reload: takes no new requests; in-flight ones complete. */
   draining = false
 
+  /** Set at run time through the admin API; only BackendSet changes it (setAdminState). */
+  adminState: AdminState = 'ready'
+
   // Counters for the admin API and metrics; read at scrape time, so the hot path only adds.
   /** Attempts sent to this server. */
   attempts = 0
@@ -44,6 +55,6 @@ export class Backend {
 
   /** Whether a request may be sent now; `now` is Date.now(), passed so one clock read serves a whole selection. */
   isReady (now: number): boolean {
-    return this.healthy && !this.draining && !this.trialInFlight && this.ejectedUntil <= now
+    return this.healthy && !this.draining && this.adminState === 'ready' && !this.trialInFlight && this.ejectedUntil <= now
   }
 }

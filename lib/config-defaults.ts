@@ -41,6 +41,9 @@ export const DEFAULT_RATE_LIMIT = {
 export const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024
 export const DEFAULT_DRAIN_TIMEOUT = 30_000
 export const DEFAULT_ADMIN_HOST = '127.0.0.1'
+/** Host names the admin API answers besides loopback addresses (DNS rebinding, issue 13). */
+export const DEFAULT_ADMIN_HOSTS: string[] = []
+export const DEFAULT_WATCH = false
 // Server-level limits (issue #7), each as nginx or HAProxy sets it unless said otherwise.
 export const MAX_TIMER_MS = 2 ** 31 - 1
 export const DEFAULT_LIMITS = {

@@ -162,6 +162,15 @@ export const RouteSchema = Closed({
   cache: Type.Optional(CacheRuleSchema)
 })
 
+// The admin listener and how it is guarded (issue 13).
+export const AdminSchema = Closed({
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  host: Type.Optional(Type.String({ minLength: 1 })),
+  token: Type.Optional(Type.String({ minLength: 16, description: 'at least 16 characters' })),
+  hosts: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }), { uniqueItems: true })),
+  sync: Type.Optional(Type.String({ pattern: '^rediss?://' }))
+})
+
 export const ConfigSchema = Closed({
   upstreams: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), UpstreamSchema, { minProperties: 1 }),
   routes: Type.Array(RouteSchema, { minItems: 1 }),
@@ -169,16 +178,14 @@ export const ConfigSchema = Closed({
   cookieSecret: Type.Optional(Type.String({ minLength: 32 })),
   retryBodyLimit: Type.Optional(Type.Integer({ minimum: 0 })),
   drainTimeout: Type.Optional(Duration),
-  admin: Type.Optional(Closed({
-    port: Type.Integer({ minimum: 0, maximum: 65535 }),
-    host: Type.Optional(Type.String({ minLength: 1 }))
-  })),
+  admin: Type.Optional(AdminSchema),
   handleSignals: Type.Optional(Type.Boolean()),
   limits: Type.Optional(LimitsSchema),
   filters: Type.Optional(FiltersSchema),
   requestHeaders: Type.Optional(HeaderRulesSchema),
   responseHeaders: Type.Optional(HeaderRulesSchema),
-  cache: Type.Optional(CacheSchema)
+  cache: Type.Optional(CacheSchema),
+  watch: Type.Optional(Type.Boolean())
 })
 
 /** The config as a user writes it: every default may be left out. */

@@ -117,7 +117,9 @@ export interface NormalizedConfig {
   retryBodyLimit: number
   drainTimeout: number
   handleSignals: boolean
-  admin?: { port: number, host: string }
+  admin?: AdminOptions
+  /** Reload when the config file changes (file mode only; fixed at start). */
+  watch: boolean
   limits: LimitsOptions
   /** The response cache, when on at the top level; its maxSize bounds the one store all routes share. */
   cache?: CacheOptions
@@ -131,7 +133,6 @@ export interface LimitsOptions {
   maxConnections: number
 }
 
-
 /** What a cached route follows (lib/config-cache.ts merges route over upstream over top level). */
 export interface CacheSettings {
   maxEntrySize: number
@@ -144,4 +145,15 @@ export type CacheRule = Partial<CacheSettings>
 
 export interface CacheOptions extends CacheRule {
   maxSize: number
+}
+
+export interface AdminOptions {
+  port: number
+  host: string
+  /** Bearer token for every admin path but GET /health; without one the API is read-only. */
+  token?: string
+  /** Host header names answered besides loopback addresses, lower-cased. */
+  hosts: string[]
+  /** Redis url through which a fleet shares its runtime changes (plugins/fleet-sync.ts). */
+  sync?: string
 }

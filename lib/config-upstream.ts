@@ -1,4 +1,4 @@
-import type { UpstreamConfig } from './config-schema'
+import type { ServerConfig, UpstreamConfig } from './config-schema'
 import type { HealthCheckOptions, ServerOptions, StickyOptions, UpstreamOptions } from './config-types'
 import {
   DEFAULT_BALANCE, DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FAIL_TIMEOUT, DEFAULT_HEALTH, DEFAULT_MAX_FAILS,
@@ -43,20 +43,25 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
   }
 }
 
+/** One server with its defaults: from the file, or added at run time through the admin API. */
+export function serverOptions (s: ServerConfig): ServerOptions {
+  const url = new URL(s.url)
+  const hostPort = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`
+  // undici keys its pools by scheme://host:port with the default port made explicit.
+  const origin = `${url.protocol}//${hostPort}`
+  return { id: s.id ?? hostPort, url: s.url, origin, weight: s.weight ?? DEFAULT_WEIGHT, backup: s.backup ?? false }
+}
+
 function normalizeServers (path: string, list: UpstreamConfig['servers'], problems: string[]): ServerOptions[] {
   const seen = new Map<string, number>()
   const servers = list.map((s, i) => {
-    const url = new URL(s.url)
-    const hostPort = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`
-    // undici keys its pools by scheme://host:port with the default port made explicit.
-    const origin = `${url.protocol}//${hostPort}`
-    const id = s.id ?? hostPort
-    const prev = seen.get(id)
+    const server = serverOptions(s)
+    const prev = seen.get(server.id)
     if (prev !== undefined) {
-      problems.push(`${path}.servers[${i}]: server id "${id}" is already used by ${path}.servers[${prev}]; give one an "id"`)
+      problems.push(`${path}.servers[${i}]: server id "${server.id}" is already used by ${path}.servers[${prev}]; give one an "id"`)
     }
-    seen.set(id, i)
-    return { id, url: s.url, origin, weight: s.weight ?? DEFAULT_WEIGHT, backup: s.backup ?? false }
+    seen.set(server.id, i)
+    return server
   })
   if (servers.every(s => s.backup)) problems.push(`${path}.servers: needs at least one server that is not a backup`)
   return servers

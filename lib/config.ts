@@ -2,11 +2,12 @@ import Ajv from 'ajv'
 import { readFileSync } from 'node:fs'
 import { ConfigSchema, type GatehouseConfig } from './config-schema'
 import type { LimitsOptions, NormalizedConfig, UpstreamOptions } from './config-types'
-import { DEFAULT_ADMIN_HOST, DEFAULT_DRAIN_TIMEOUT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './config-defaults'
+import { DEFAULT_DRAIN_TIMEOUT, DEFAULT_WATCH, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './config-defaults'
 import { formatAjvErrors, jsonErrorAt } from './config-format'
 import { normalizeRoutes, unknownUpstream } from './config-routes'
 import { normalizeDefaults } from './config-filters'
 import { cookieSecretOf } from './config-secrets'
+import { normalizeAdmin } from './config-admin'
 import { normalizeUpstream } from './config-upstream'
 import { normalizeCache } from './config-cache'
 import { ms, timerMs } from './config-values'
@@ -38,6 +39,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const cookieSecret = cookieSecretOf(config.cookieSecret, opts.env ?? process.env, upstreams.values(), problems)
   const limits = normalizeLimits(config.limits, problems)
   const cache = normalizeCache(config.cache, problems)
+  const admin = normalizeAdmin(config.admin, opts.env ?? process.env, problems)
   if (problems.length > 0) throw new ConfigError(problems.join('\n  '))
 
   const globalLimit = config.rateLimit
@@ -56,7 +58,8 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     cookieSecret,
     retryBodyLimit: config.retryBodyLimit ?? DEFAULT_RETRY_BODY_LIMIT,
     drainTimeout: ms(config.drainTimeout, DEFAULT_DRAIN_TIMEOUT),
-    admin: config.admin === undefined ? undefined : { port: config.admin.port, host: config.admin.host ?? DEFAULT_ADMIN_HOST },
+    admin,
+    watch: config.watch ?? DEFAULT_WATCH,
     handleSignals: config.handleSignals ?? opts.handleSignals ?? false,
     limits,
     cache

@@ -30,3 +30,12 @@ export const BODY_TOO_LARGE_CODE = 'GH_BODY_TOO_LARGE'
 export const BodyTooLargeError = createError(BODY_TOO_LARGE_CODE, 'The request body is larger than %s bytes', 413)
 export const HeaderRequiredError = createError('GH_HEADER_REQUIRED', 'Header %s is required on this route', 401)
 export const UnauthorizedError = createError('GH_UNAUTHORIZED', 'Authentication required', 401)
+// The admin API (issue 13). 401 says nothing about why: neither whether a token is set nor how close a guess was.
+export const AdminUnauthorizedError = createError('GH_ADMIN_UNAUTHORIZED', 'Unauthorized', 401)
+export const AdminReadOnlyError = createError('GH_ADMIN_READ_ONLY', 'The admin API is read-only: set admin.token (or GATEHOUSE_ADMIN_TOKEN) to change servers', 403)
+export const AdminMisdirectedError = createError('GH_ADMIN_MISDIRECTED', 'This admin API does not answer for that Host; add it to admin.hosts', 421)
+export const AdminBadRequestError = createError('GH_ADMIN_BAD_REQUEST', 'Invalid request: %s', 400)
+export const UnknownUpstreamError = createError('GH_UNKNOWN_UPSTREAM', 'No upstream "%s"', 404)
+export const UnknownServerError = createError('GH_UNKNOWN_SERVER', 'No server "%s" in upstream "%s"', 404)
+export const ServerExistsError = createError('GH_SERVER_EXISTS', 'Upstream "%s" already has a server "%s"', 409)
+export const LastPrimaryError = createError('GH_LAST_PRIMARY_SERVER', 'Upstream "%s" needs at least one server that is not a backup', 409)

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
-import type { NormalizedConfig, UpstreamOptions } from './config'
+import type { NormalizedConfig, ServerOptions, UpstreamOptions } from './config'
+import type { Backend } from './backend'
 import { mergePoolOptions, OriginPools, type PoolOptions } from './origin-pools'
 import { Upstream } from './upstream'
 
@@ -59,6 +60,29 @@ export class UpstreamRegistry extends EventEmitter {
     this.pools.sync(this.wantedPools())
     this.emit('update', this.all())
     return summary
+  }
+
+  /**
+   * Replaces one group's servers at run time (the admin API, issue 13), through the same
+   * update a reload makes, so unchanged servers keep their state. A server added this way to
+   * a group with health checks starts unhealthy: it takes traffic once its checks pass.
+   */
+  setServers (name: string, servers: ServerOptions[]): { added: Backend[], removed: Backend[] } {
+    const upstream = this.groups.get(name)
+    if (upstream === undefined) throw new Error(`no upstream "${name}"`)
+    const diff = upstream.update({ ...upstream.options, servers })
+    if (upstream.options.healthCheck !== undefined) {
+      for (const b of diff.added) b.healthy = false
+      upstream.backends.markChanged()
+    }
+    this.pools.sync(this.wantedPools())
+    this.emit('update', this.all())
+    return diff
+  }
+
+  /** Tells the health checks that a server's admin state changed (maint stops its checks). */
+  notify (): void {
+    this.emit('update', this.all())
   }
 
   async close (): Promise<void> {

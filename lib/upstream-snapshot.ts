@@ -1,4 +1,9 @@
 import type { Upstream } from './upstream'
+import type { AdminState } from './backend'
+
+/** Every state a server can be in, in the order the snapshot decides them. */
+export const SERVER_STATES = ['ready', 'unhealthy', 'ejected', 'trial', 'draining', 'maint'] as const
+export type ServerState = typeof SERVER_STATES[number]
 
 export interface ServerSnapshot {
   id: string
@@ -6,7 +11,9 @@ export interface ServerSnapshot {
   weight: number
   backup: boolean
   /** What the selection sees now: ready takes requests; otherwise the first reason it does not. */
-  state: 'ready' | 'unhealthy' | 'ejected' | 'trial' | 'draining'
+  state: ServerState
+  /** What an operator set through the admin API: ready, drain or maint. */
+  adminState: AdminState
   healthy: boolean
   ejectedUntil: string | null
   inflight: number
@@ -35,7 +42,8 @@ export function snapshot (upstreams: readonly Upstream[], now: number): Upstream
       url: s.url,
       weight: s.weight,
       backup: s.backup,
-      state: s.draining ? 'draining' : !s.healthy ? 'unhealthy' : s.trialInFlight ? 'trial' : s.ejectedUntil > now ? 'ejected' : 'ready',
+      state: s.adminState === 'maint' ? 'maint' : s.draining || s.adminState === 'drain' ? 'draining' : !s.healthy ? 'unhealthy' : s.trialInFlight ? 'trial' : s.ejectedUntil > now ? 'ejected' : 'ready',
+      adminState: s.adminState,
       healthy: s.healthy,
       ejectedUntil: s.ejectedUntil > now ? new Date(s.ejectedUntil).toISOString() : null,
       inflight: s.inflight,

@@ -6,6 +6,7 @@ import type { UpstreamOptions } from './config'
 import { compileHashKey, type KeyExtractor, type KeySource } from './hash-key'
 import { RetryBudget } from './retry-budget'
 import type { RefusalReason } from './refusal'
+import { LatencyHistogram } from './latency-histogram'
 
 /** What a selection must respect beyond readiness, as Pingora's select_with and Envoy's load-balancer context carry it. */
 export interface SelectContext {
@@ -34,6 +35,10 @@ export class Upstream {
   queueTimeouts = 0
   /** Requests a filter refused on a route to this group, by reason (issue 12; a bounded set). */
   readonly refused = new Map<RefusalReason, number>()
+  /** Time to answer each request to the group, as the access log has it (issue 13). */
+  readonly latency = new LatencyHistogram()
+  /** Health-check verdict changes, by the state entered. */
+  readonly healthTransitions = { healthy: 0, unhealthy: 0 }
   // Reused for every pick: selection is synchronous, so one object serves all requests.
   private readonly ctx: PickContext = {}
 

@@ -16,7 +16,10 @@ async function accessLog (fastify: FastifyInstance) {
     const log: onResponseHookHandler = (request, reply, done) => {
       // A request a policy refused (429) never reached the handler; it is logged and counted all the same.
       const upstream = request.upstream ?? (route.upstream === undefined ? undefined : fastify.gatehouse.registry.get(route.upstream))
-      if (upstream !== undefined) upstream.responses[Math.floor(reply.statusCode / 100)]++
+      if (upstream !== undefined) {
+        upstream.responses[Math.floor(reply.statusCode / 100)]++
+        upstream.latency.observe(reply.elapsedTime)
+      }
       // The instance logger: the route's own logger is held at "warn" (see routes/proxy.ts).
       fastify.log.info({
         reqId: request.id,

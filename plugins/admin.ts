@@ -1,5 +1,12 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { AddressInfo } from 'node:net'
+import { STATUS_CODES } from 'node:http'
+import type { AdminOptions } from '../lib/config'
+import { authorized, hostAllowed } from '../lib/admin-guard'
+import { AdminMisdirectedError, AdminReadOnlyError, AdminUnauthorizedError } from '../lib/errors'
+import servers from '../routes/admin/servers'
+import config from '../routes/admin/config'
+import dashboard from '../routes/admin/dashboard'
 import { createMetrics } from '../lib/metrics'
 import { refusalsOf } from './strict-http'
 import health from '../routes/admin/health'
@@ -8,15 +15,15 @@ import metrics from '../routes/admin/metrics'
 import cacheRoutes from '../routes/admin/cache'
 import { addCacheMetrics } from '../lib/cache/cache-metrics'
 
-export interface AdminOptions {
-  port: number
-  host: string
-}
+export type { AdminOptions }
 
-// The admin API only reads; anything else is refused before routing, on every path, except
-// the cache purge (issue 11).
-const METHODS = ['GET', 'HEAD']
-const WRITES = new Set(['DELETE /cache'])
+// Any other method is refused before routing, on every path.
+const METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE']
+const READS = new Set(['GET', 'HEAD'])
+// Answered to anyone: a balancer in front checks it by the instance's address, and it tells nothing.
+const OPEN = new Set(['/health'])
+// The dashboard page and its login form, so that a browser without the cookie can get one.
+const LOGIN = new Set(['/', '/login'])
 
 /**
  * The admin API on a listener of its own, as Envoy's admin and HAProxy's stats sockets are:
@@ -27,9 +34,13 @@ const WRITES = new Set(['DELETE /cache'])
  *   GET /upstreams  every group and server: state, in-flight, attempts, failures
  *   GET /metrics    Prometheus text format
  *   DELETE /cache   purge the response cache by url or prefix (when a route caches)
+ *   POST, PATCH, DELETE /upstreams/NAME/servers[/ID]   runtime changes (routes/admin/servers.ts)
+ *   GET /config     the effective config, secrets redacted
+ *   GET /, /events  the dashboard and its server-sent events
+ * Guarded as issue 13 asks: Host check (DNS rebinding), then the token, then read-only.
  */
 export default async function admin (fastify: FastifyInstance, opts: AdminOptions) {
-  const registry = createMetrics(() => fastify.gatehouse.registry.all(), () => refusalsOf(fastify.server)?.counts ?? new Map())
+  const registry = createMetrics(() => fastify.gatehouse.registry.all(), () => refusalsOf(fastify.server)?.counts ?? new Map(), () => fastify.gatehouse.runtime.counts)
   let draining = false
 
   const app = Fastify({
@@ -50,16 +61,30 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
   })
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!METHODS.includes(request.method) && !WRITES.has(`${request.method} ${request.url.split('?')[0]}`)) await reply.code(405).header('allow', METHODS.join(', ')).send({ error: 'Method Not Allowed' })
+    const path = pathOf(request)
+    if (READS.has(request.method) && OPEN.has(path)) return
+    if (!hostAllowed(request.headers.host, opts.hosts)) throw new AdminMisdirectedError()
+    if (!METHODS.includes(request.method)) return await reply.code(405).header('allow', METHODS.join(', ')).send({ error: 'Method Not Allowed' })
+    if (opts.token === undefined) {
+      if (!READS.has(request.method)) throw new AdminReadOnlyError()
+      return
+    }
+    if (LOGIN.has(path)) return
+    if (!authorized(request.headers, opts.token)) throw new AdminUnauthorizedError()
   })
 
   app.setNotFoundHandler(async (request, reply) => {
     await reply.code(404).send({ error: 'Not Found', paths })
   })
 
-  app.setErrorHandler(async (err, request, reply) => {
-    request.log.error({ err }, 'admin request failed')
-    await reply.code(500).send({ error: 'Internal Server Error' })
+  app.setErrorHandler(async (err: Error & { statusCode?: number, code?: string }, request, reply) => {
+    const status = err.statusCode ?? 500
+    if (status >= 500) {
+      request.log.error({ err }, 'admin request failed')
+      return await reply.code(500).send({ error: 'Internal Server Error' })
+    }
+    // Ours (lib/errors.ts) and Fastify's own (a body that is not JSON): the message names the problem.
+    await reply.code(status).send({ statusCode: status, code: err.code, error: STATUS_CODES[status], message: err.message })
   })
 
   await app.register(health, { draining: () => draining })
@@ -70,6 +95,9 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
     addCacheMetrics(registry, cache)
     await app.register(cacheRoutes, { cache })
   }
+  await app.register(servers, { gatehouse: fastify.gatehouse })
+  await app.register(config, { gatehouse: fastify.gatehouse })
+  await app.register(dashboard, { gatehouse: fastify.gatehouse, token: opts.token })
 
   fastify.addHook('onReady', async () => {
     await app.listen({ port: opts.port, host: opts.host })
@@ -87,4 +115,9 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
     await app.close()
     registry.clear()
   })
+}
+
+function pathOf (request: FastifyRequest): string {
+  const q = request.url.indexOf('?')
+  return q === -1 ? request.url : request.url.slice(0, q)
 }

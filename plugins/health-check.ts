@@ -39,7 +39,8 @@ async function healthCheck (fastify: FastifyInstance): Promise<void> {
     for (const upstream of upstreams) {
       if (upstream.options.healthCheck === undefined) continue
       for (const backend of upstream.backends.all()) {
-        if (!backend.draining) wanted.set(backend, upstream)
+        // maint stops the checks too (issue 13): the operator is working on that server.
+        if (!backend.draining && backend.adminState !== 'maint') wanted.set(backend, upstream)
       }
     }
 
@@ -48,7 +49,7 @@ async function healthCheck (fastify: FastifyInstance): Promise<void> {
       stop(probe)
       probes.delete(backend)
       // Still listed but no longer checked: nothing would ever bring it back, so it returns now.
-      if (!backend.draining && !backend.healthy) {
+      if (!backend.draining && backend.adminState !== 'maint' && !backend.healthy) {
         backend.healthy = true
         probe.upstream.backends.markChanged()
         log(probe, { from: 'unhealthy', to: 'healthy', reason: 'health check removed' })
@@ -66,7 +67,8 @@ async function healthCheck (fastify: FastifyInstance): Promise<void> {
           backend,
           options,
           settings,
-          state: new HealthState(options),
+          // A server added at run time, or back from maint, starts unhealthy (BackendSet.setAdminState).
+          state: new HealthState(options, backend.healthy ? 'healthy' : 'unhealthy'),
           timer: undefined,
           running: false,
           stopped: false,
@@ -120,6 +122,7 @@ async function healthCheck (fastify: FastifyInstance): Promise<void> {
     const transition = probe.state.record(result.ok, result.reason)
     if (transition === undefined) return
     probe.backend.healthy = probe.state.healthy
+    probe.upstream.healthTransitions[transition.to]++
     // The set caches its ready lists; without this the change would go unseen.
     probe.upstream.backends.markChanged()
     log(probe, transition)

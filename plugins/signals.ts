@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
+import { reloadFile } from './reload-file'
 
 const SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT'] as const
 
@@ -28,14 +28,7 @@ export default async function signals (fastify: FastifyInstance, opts: SignalsOp
       fastify.log.warn('SIGHUP: no GATEHOUSE_CONFIG file to reload')
       return
     }
-    const started = process.hrtime.bigint()
-    try {
-      const summary = fastify.gatehouse.reload(JSON.parse(readFileSync(opts.configFile, 'utf8')))
-      const ms = Number(process.hrtime.bigint() - started) / 1e6
-      fastify.log.info({ ...summary, ms }, 'config reloaded')
-    } catch (err) {
-      fastify.log.error({ file: opts.configFile, error: (err as Error).message }, 'config reload refused; the previous config keeps serving')
-    }
+    reloadFile(fastify, opts.configFile, 'SIGHUP')
   }
 
   const onStop = (signal: NodeJS.Signals) => {

@@ -25,7 +25,10 @@ export class HealthState {
   /** Consecutive results against the current status; one result for it resets the count. */
   private streak = 0
 
-  constructor (private thresholds: Thresholds) {}
+  // A server added at run time starts unhealthy (issue 13): it takes traffic once checks pass.
+  constructor (private thresholds: Thresholds, initial: HealthStatus = 'healthy') {
+    this.current = initial
+  }
 
   get status (): HealthStatus {
     return this.current

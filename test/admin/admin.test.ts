@@ -28,13 +28,15 @@ t.test('the admin API shows every server state and counts, on its own port', asy
   t.match(metrics.body, /gatehouse_requests_total\{upstream="u",status="2xx"\} 3\n/)
   t.match(metrics.body, /gatehouse_retries_total\{upstream="u"\} 1\n/)
   t.match(metrics.body, /gatehouse_server_failures_total\{upstream="u",server="dead"\} 1\n/)
-  t.match(metrics.body, /gatehouse_server_ready\{upstream="u",server="dead",state="ejected"\} 0\n/)
+  t.match(metrics.body, /gatehouse_server_ready\{upstream="u",server="dead"\} 0\n/)
+  t.match(metrics.body, /gatehouse_server_state\{upstream="u",server="dead",state="ejected"\} 1\n/)
   t.match(metrics.body, /gatehouse_upstream_ready_servers\{upstream="u"\} 1\n/)
   t.match(metrics.body, /gatehouse_process_resident_memory_bytes \d+/, 'process metrics too')
 
   t.equal((await call(`${admin}/health`)).status, 200)
   t.equal((await call(`${admin}/nope`)).status, 404)
-  t.equal((await call(`${admin}/upstreams`, { method: 'POST', body: 'x' })).status, 405)
+  t.equal((await call(`${admin}/upstreams`, { method: 'POST', body: 'x' })).status, 403, 'no token: the admin API is read-only')
+  t.equal((await call(`${admin}/upstreams`, { method: 'PUT', body: 'x' })).status, 405)
 
   const hits = a.hits.length
   const proxied = await call(`${gw.url}/metrics`)

@@ -21,13 +21,17 @@ t.test('the admin API answers HEAD, unknown paths and other methods as JSON', as
 
   const missing = await call(`${admin}/nope`)
   t.equal(missing.status, 404)
-  t.same(missing.json(), { error: 'Not Found', paths: ['/health', '/upstreams', '/metrics'] })
+  t.same(missing.json(), { error: 'Not Found', paths: ['/health', '/upstreams', '/metrics', '/upstreams/:name/servers/:id', '/config', '/', '/events'] })
 
-  for (const [method, path] of [['POST', '/health'], ['DELETE', '/upstreams'], ['OPTIONS', '/nope']]) {
+  const options = await call(`${admin}/nope`, { method: 'OPTIONS' })
+  t.equal(options.status, 405)
+  t.equal(options.headers.allow, 'GET, HEAD, POST, PATCH, DELETE')
+  t.same(options.json(), { error: 'Method Not Allowed' })
+  // Without admin.token every write is refused, whatever the path (issue 13).
+  for (const [method, path] of [['POST', '/health'], ['DELETE', '/upstreams']]) {
     const res = await call(`${admin}${path}`, { method })
-    t.equal(res.status, 405, `${method} ${path}`)
-    t.equal(res.headers.allow, 'GET, HEAD')
-    t.same(res.json(), { error: 'Method Not Allowed' })
+    t.equal(res.status, 403, `${method} ${path}`)
+    t.equal(res.json().code, 'GH_ADMIN_READ_ONLY')
   }
   t.equal(a.hits.length, 0, 'nothing on the admin port reaches a backend')
 })

@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify'
+import type { Gatehouse } from '../../plugins/upstreams'
+import { snapshot } from '../../lib/upstream-snapshot'
+import { LATENCY_BUCKETS } from '../../lib/latency-histogram'
+import { authorized, sameSecret, SESSION_COOKIE, sessionValue } from '../../lib/admin-guard'
+import { AdminBadRequestError, AdminUnauthorizedError } from '../../lib/errors'
+import { dashboardPage } from './dashboard-page'
+
+export interface DashboardRouteOptions {
+  gatehouse: Gatehouse
+  token: string | undefined
+}
+
+// How often /events sends a sample: the page's rates and sparklines are computed from these.
+const EVENT_PERIOD_MS = 1000
+
+/**
+ * The dashboard (issue 13): one page with no outside resources (dashboard-page.ts), fed by
+ * server-sent events. With a token, POST /login sets an httpOnly, SameSite=Strict cookie
+ * (the token goes in a JSON body, never in a URL) that the admin API accepts as a Bearer
+ * header; SameSite=Strict and the JSON body (a preflight another origin cannot pass) keep
+ * other sites from driving the API through it.
+ */
+export default async function dashboard (admin: FastifyInstance, opts: DashboardRouteOptions) {
+  const { gatehouse, token } = opts
+
+  admin.get('/', async (request, reply) => {
+    const signedIn = token === undefined ? false : authorized(request.headers, token)
+    return await reply
+      .type('text/html; charset=utf-8')
+      // Nothing from elsewhere, nothing in a frame (clickjacking the drain buttons).
+      .header('content-security-policy', "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'")
+      .header('x-frame-options', 'DENY')
+      .send(dashboardPage({ guarded: token !== undefined, signedIn }))
+  })
+
+  admin.post<{ Body: { token?: unknown } }>('/login', async (request, reply) => {
+    if (token === undefined) throw new AdminBadRequestError('no admin.token is set')
+    const given = request.body?.token
+    if (typeof given !== 'string' || !sameSecret(given, token)) throw new AdminUnauthorizedError()
+    return await reply
+      .header('set-cookie', `${SESSION_COOKIE}=${sessionValue(token)}; Path=/; HttpOnly; SameSite=Strict`)
+      .code(204).send()
+  })
+
+  admin.post('/logout', async (request, reply) => {
+    return await reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`).code(204).send()
+  })
+
+  admin.get('/events', (request, reply) => {
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' })
+    const send = () => res.write(`data: ${JSON.stringify(sample(gatehouse))}\n\n`)
+    send()
+    const timer = setInterval(send, EVENT_PERIOD_MS)
+    res.on('close', () => clearInterval(timer))
+  })
+}
+
+/** One sample: the snapshot plus counters the page turns into rates (it keeps the history). */
+function sample (gatehouse: Gatehouse) {
+  const all = gatehouse.registry.all()
+  const upstreams = snapshot(all, Date.now())
+  return {
+    at: Date.now(),
+    buckets: [...LATENCY_BUCKETS, null],
+    upstreams: upstreams.map((u, i) => ({
+      ...u,
+      requests: Object.values(u.responses).reduce((a, b) => a + b, 0),
+      latency: all[i].latency.cumulative(),
+      servers: u.servers.map(s => {
+        const backend = all[i].backends.get(s.id)
+        return { ...s, removing: backend !== undefined && gatehouse.runtime.isRemoving(backend) }
+      })
+    }))
+  }
+}

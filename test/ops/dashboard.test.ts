@@ -1,0 +1,58 @@
+import t from 'tap'
+import { request } from 'undici'
+import { startBackend, startGateway } from '../helper'
+import { admin, TOKEN } from './admin-client'
+
+/** The first server-sent event of /events, parsed. */
+async function firstEvent (url: string, headers: Record<string, string>): Promise<any> {
+  const ac = new AbortController()
+  const res = await request(`${url}/events`, { headers, signal: ac.signal })
+  if (res.statusCode !== 200) { await res.body.text(); return { status: res.statusCode } }
+  let text = ''
+  for await (const chunk of res.body) {
+    text += chunk.toString()
+    const end = text.indexOf('\n\n')
+    if (end !== -1) {
+      ac.abort()
+      return { status: 200, type: res.headers['content-type'], data: JSON.parse(text.slice(text.indexOf('data: ') + 6, end)) }
+    }
+  }
+  throw new Error('no event')
+}
+
+t.test('the page is served self-contained; login sets an httpOnly SameSite=Strict cookie the API accepts', async t => {
+  const a = await startBackend(t, 'a')
+  const gw = await startGateway(t, {
+    admin: { port: 0, token: TOKEN },
+    upstreams: { u: { servers: [{ url: a.url, id: 'a' }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  })
+  const url = gw.app.gatehouse.adminUrl as string
+  const page = await admin(url, 'GET', '/')
+  t.equal(page.status, 200, 'the page loads without a token: it holds no data, only the login form')
+  t.match(page.headers['content-type'], /^text\/html/)
+  t.match(page.headers['content-security-policy'], /default-src 'none'/)
+  // The only absolute url is the SVG namespace, a name that is never fetched.
+  t.same(page.body.match(/https?:\/\/[^'"\s]*/g), ['http://www.w3.org/2000/svg'], 'nothing from elsewhere')
+  t.match(page.body, /const guarded = true\nconst signedIn = false/)
+
+  t.equal((await admin(url, 'POST', '/login', { body: { token: 'wrong-token-wrong-token' } })).status, 401)
+  const login = await admin(url, 'POST', '/login', { body: { token: TOKEN } })
+  t.equal(login.status, 204)
+  const cookie = String(login.headers['set-cookie'])
+  t.match(cookie, /^gh_admin=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/)
+  t.notOk(cookie.includes(TOKEN), 'the cookie is not the token')
+  const session = cookie.split(';')[0]
+
+  t.equal((await admin(url, 'GET', '/upstreams', { headers: { cookie: session } })).status, 200, 'the cookie is accepted like the Bearer header')
+  t.equal((await admin(url, 'GET', '/upstreams', { headers: { cookie: 'gh_admin=forged' } })).status, 401)
+  t.match((await admin(url, 'GET', '/', { headers: { cookie: session } })).body, /const signedIn = true/)
+  const drained = await admin(url, 'PATCH', '/upstreams/u/servers/a', { headers: { cookie: session }, body: { state: 'drain' } })
+  t.equal(drained.status, 200, 'the buttons\' call works with the cookie')
+
+  t.same(await firstEvent(url, {}), { status: 401 }, 'no events without the token')
+  const event = await firstEvent(url, { cookie: session })
+  t.match(event.type, /^text\/event-stream/)
+  t.match(event.data.upstreams, [{ name: 'u', requests: 0, latency: Array, servers: [{ id: 'a', state: 'draining', removing: false }] }])
+  t.equal(event.data.buckets.length, event.data.upstreams[0].latency.length)
+})
