@@ -19,6 +19,10 @@ import rateLimit from './plugins/rate-limit'
 import signals from './plugins/signals'
 import admin from './plugins/admin'
 import strictHttp from './plugins/strict-http'
+import frontTls from './plugins/front-tls'
+import redirectHttp from './plugins/redirect-http'
+import insecureUpstreams from './plugins/insecure-upstreams'
+import { cliServerOptions, serverMismatch, serverOptions, type GatehouseServerOptions } from './lib/server-options'
 import type { Gatehouse as GatehouseDecorator } from './plugins/upstreams'
 import { ConfigSchema } from './lib/config-schema'
 
@@ -46,7 +50,7 @@ interface GatehouseFileOptions {
  */
 async function gatehouse (fastify: FastifyInstance, opts: GatehouseConfig): Promise<void> {
   const mode = pluginMode(opts as Record<string, unknown>)
-  const resolved = mode.config !== undefined ? { config: normalizeConfig(mode.config) } : standaloneFile()
+  const resolved = mode.config !== undefined ? { config: normalizeConfig(mode.config) } : standaloneFile(fastify)
   await start(fastify, resolved, (opts as { prefix?: string }).prefix)
 }
 
@@ -55,9 +59,15 @@ async function gatehouseFromFile (fastify: FastifyInstance, opts: GatehouseFileO
 }
 
 async function start (fastify: FastifyInstance, { config, file }: { config: NormalizedConfig, file?: string }, prefix: string | undefined) {
+  const mismatch = serverMismatch(fastify.server, config.listen)
+  if (mismatch !== undefined) throw mismatch
   // Server-wide, before routing: protocol checks and target normalisation (issue 7).
   await fastify.register(strictHttp)
   await fastify.register(upstreams, { config })
+  // The listener's certificates and the https redirect (issue 10); server-wide like strict-http.
+  await fastify.register(frontTls, { listen: config.listen })
+  await fastify.register(insecureUpstreams, { config })
+  if (config.listen.redirectHttp !== undefined) await fastify.register(redirectHttp, { port: config.listen.redirectHttp })
   await fastify.register(gateway, { prefix, config, file })
 }
 
@@ -98,9 +108,13 @@ function pluginMode (opts: Record<string, unknown>): { config?: Record<string, u
  * its one-line-per-problem message and exit code 1, as any server does with a bad config file,
  * instead of fastify-cli's uncaught exception (a stack, avvio frames and statusCode 500).
  */
-function standaloneFile (): ReturnType<typeof fromFile> {
+function standaloneFile (fastify: FastifyInstance): ReturnType<typeof fromFile> {
   try {
-    return fromFile(undefined)
+    const resolved = fromFile(undefined)
+    // `listen.tls` under `fastify start` without -o: say so, rather than serve plain HTTP.
+    const mismatch = serverMismatch(fastify.server, resolved.config.listen)
+    if (mismatch !== undefined) throw mismatch
+    return resolved
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     process.stderr.write(`${err.message}\n`)
@@ -130,10 +144,16 @@ fp(gatehouseFromFile, { fastify: '5.x', name: 'gatehouse' })
 gatehouse.default = gatehouse
 gatehouse.gatehouse = gatehouse
 gatehouse.gatehouseFromFile = gatehouseFromFile
+/** The Fastify server options of a config's `listen` (https, http2): `Fastify({ ...gatehouse.serverOptions(config) })`. */
+gatehouse.serverOptions = serverOptions
+// fastify-cli's `-o` reads the app's `options` as server options: those of the GATEHOUSE_CONFIG
+// file, computed when read, so that requiring the package as a plugin reads no file.
+Object.defineProperty(gatehouse, 'options', { enumerable: true, get: () => cliServerOptions() })
 
 // eslint-disable-next-line @typescript-eslint/no-namespace
 declare namespace gatehouse {
-  export type { GatehouseConfig, GatehouseFileOptions }
+  export type { GatehouseConfig, GatehouseFileOptions, GatehouseServerOptions }
+  export const options: GatehouseServerOptions
   export type Gatehouse = GatehouseDecorator
 }
 

@@ -56,3 +56,6 @@ export const DEFAULT_LIMITS = {
   maxConnections: 10_000
 }
 
+// TLS (issue 10). TLS 1.0 and 1.1 are deprecated by RFC 8996; Node's own floor is 1.2 too.
+export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2' as const
+export const DEFAULT_REJECT_UNAUTHORIZED = true

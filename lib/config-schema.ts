@@ -56,6 +56,15 @@ export const StickySchema = Closed({
   sameSite: Type.Optional(StringEnum(['lax', 'strict', 'none']))
 })
 
+// TLS to the servers of one upstream (issue 10); paths are relative to the config file.
+export const UpstreamTlsSchema = Closed({
+  ca: Type.Optional(Type.String({ minLength: 1, description: 'a PEM file of CA certificates to trust besides the system ones' })),
+  servername: Type.Optional(Type.String({ minLength: 1, description: 'the SNI name and the name to verify, when not the URL host' })),
+  cert: Type.Optional(Type.String({ minLength: 1, description: 'a PEM client certificate, for servers that ask for one (mutual TLS)' })),
+  key: Type.Optional(Type.String({ minLength: 1, description: 'the PEM private key of `cert`' })),
+  rejectUnauthorized: Type.Optional(Type.Boolean())
+})
+
 export const UpstreamSchema = Closed({
   balance: Type.Optional(StringEnum([...BALANCER_NAMES])),
   hashKey: Type.Optional(Type.String({ pattern: '^(ip|path|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+|cookie:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: 'one of "ip", "path", "header:NAME", "cookie:NAME"' })),
@@ -72,7 +81,8 @@ export const UpstreamSchema = Closed({
   retryBudget: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   passive: Type.Optional(PassiveSchema),
   healthCheck: Type.Optional(HealthCheckSchema),
-  sticky: Type.Optional(StickySchema)
+  sticky: Type.Optional(StickySchema),
+  tls: Type.Optional(UpstreamTlsSchema)
 })
 
 const RateLimitKey = Type.String({ pattern: '^(ip|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: '"ip" or "header:NAME"' })
@@ -100,6 +110,24 @@ export const LimitsSchema = Closed({
   maxConnections: Type.Optional(Type.Integer({ minimum: 1 }))
 })
 
+// The listener's TLS and protocols (issue 10); paths are relative to the config file.
+const CertPair = Closed({
+  cert: Type.String({ minLength: 1, description: 'a PEM certificate (chain) file' }),
+  key: Type.String({ minLength: 1, description: 'the PEM private key file of `cert`' })
+})
+
+export const ListenSchema = Closed({
+  tls: Type.Optional(Closed({
+    cert: Type.String({ minLength: 1 }),
+    key: Type.String({ minLength: 1 }),
+    // Names are checked in lib/config-tls.ts, to say which one is not a host name.
+    sni: Type.Optional(Type.Record(Type.String(), CertPair)),
+    minVersion: Type.Optional(StringEnum(['TLSv1.2', 'TLSv1.3']))
+  })),
+  http2: Type.Optional(Type.Boolean()),
+  redirectHttp: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 }))
+})
+
 export const RouteSchema = Closed({
   match: Closed({
     path: Type.String({ pattern: '^/' }),
@@ -123,7 +151,8 @@ export const ConfigSchema = Closed({
     host: Type.Optional(Type.String({ minLength: 1 }))
   })),
   handleSignals: Type.Optional(Type.Boolean()),
-  limits: Type.Optional(LimitsSchema)
+  limits: Type.Optional(LimitsSchema),
+  listen: Type.Optional(ListenSchema)
 })
 
 /** The config as a user writes it: every default may be left out. */
@@ -131,4 +160,6 @@ export type GatehouseConfig = Static<typeof ConfigSchema>
 export type UpstreamConfig = Static<typeof UpstreamSchema>
 export type ServerConfig = Static<typeof ServerSchema>
 export type RouteConfig = Static<typeof RouteSchema>
+export type ListenConfig = Static<typeof ListenSchema>
+export type UpstreamTlsConfig = Static<typeof UpstreamTlsSchema>
 export type DurationValue = Static<typeof Duration>

@@ -49,6 +49,8 @@ export interface UpstreamOptions {
   passive: { maxFails: number, failTimeout: number }
   healthCheck?: HealthCheckOptions
   sticky?: StickyOptions
+  /** TLS to the servers (`tls`); undefined when the upstream sets none. */
+  tls?: UpstreamTls
 }
 
 /** A rate limit as a route applies it: named apart from @fastify/rate-limit's RateLimitOptions. */
@@ -80,6 +82,9 @@ export interface NormalizedConfig {
   handleSignals: boolean
   admin?: { port: number, host: string }
   limits: LimitsOptions
+  listen: ListenOptions
+  /** The directory relative paths in the config (certificates) are read from: the config file's. */
+  baseDir: string
 }
 
 export interface LimitsOptions {
@@ -90,3 +95,33 @@ export interface LimitsOptions {
   maxConnections: number
 }
 
+
+/** A certificate and its key, read from their files (PEM text), and the file names for log lines. */
+export interface CertPair {
+  cert: string
+  key: string
+  certFile: string
+  keyFile: string
+}
+
+export interface FrontTls extends CertPair {
+  /** By server name: exact names and one-label wildcards ("*.example.org"). */
+  sni: Map<string, CertPair>
+  minVersion: 'TLSv1.2' | 'TLSv1.3'
+}
+
+export interface ListenOptions {
+  tls?: FrontTls
+  http2: boolean
+  /** The plain-HTTP port that redirects to https (0: any free port, for tests). */
+  redirectHttp?: number
+}
+
+/** What undici's connect and tls.connect take, as read from the upstream's `tls` files. */
+export interface UpstreamTls {
+  ca?: string
+  cert?: string
+  key?: string
+  servername?: string
+  rejectUnauthorized: boolean
+}

@@ -1,5 +1,6 @@
 import Ajv from 'ajv'
 import { readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { ConfigSchema, type GatehouseConfig } from './config-schema'
 import type { LimitsOptions, NormalizedConfig, UpstreamOptions } from './config-types'
 import { DEFAULT_ADMIN_HOST, DEFAULT_DRAIN_TIMEOUT, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './config-defaults'
@@ -7,6 +8,7 @@ import { formatAjvErrors, jsonErrorAt } from './config-format'
 import { normalizeRoutes, unknownUpstream } from './config-routes'
 import { cookieSecretOf } from './config-secrets'
 import { normalizeUpstream } from './config-upstream'
+import { normalizeListen, normalizeUpstreamTls, originTlsClashes } from './config-tls'
 import { ms, timerMs } from './config-values'
 import { ConfigError } from './errors'
 
@@ -22,7 +24,7 @@ const validateSchema = ajv.compile(ConfigSchema)
  * problem found, each by its full path (`upstreams.api.servers[1].url: ...`): the schema's
  * and the cross-checks' (a route naming an unknown upstream) in the same run.
  */
-export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean, env?: NodeJS.ProcessEnv } = {}): NormalizedConfig {
+export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean, env?: NodeJS.ProcessEnv, baseDir?: string } = {}): NormalizedConfig {
   if (!validateSchema(input)) {
     const problems = formatAjvErrors(validateSchema.errors ?? [], input)
     problems.push(...looseReferences(input))
@@ -31,7 +33,13 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const config = input as GatehouseConfig
   const problems: string[] = []
   const upstreams = new Map<string, UpstreamOptions>()
-  for (const [name, up] of Object.entries(config.upstreams)) upstreams.set(name, normalizeUpstream(name, up, problems))
+  // Certificate paths are relative to the config file (issue 10); to the working directory without one.
+  const baseDir = opts.baseDir ?? process.cwd()
+  for (const [name, up] of Object.entries(config.upstreams)) {
+    upstreams.set(name, { ...normalizeUpstream(name, up, problems), tls: normalizeUpstreamTls(`upstreams.${name}`, up.tls, baseDir, problems) })
+  }
+  originTlsClashes(upstreams.values(), problems)
+  const listen = normalizeListen(config.listen, baseDir, problems)
   const routes = normalizeRoutes(config.routes, new Set(upstreams.keys()), config.rateLimit, problems)
   const cookieSecret = cookieSecretOf(config.cookieSecret, opts.env ?? process.env, upstreams.values(), problems)
   const limits = normalizeLimits(config.limits, problems)
@@ -55,7 +63,9 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     drainTimeout: ms(config.drainTimeout, DEFAULT_DRAIN_TIMEOUT),
     admin: config.admin === undefined ? undefined : { port: config.admin.port, host: config.admin.host ?? DEFAULT_ADMIN_HOST },
     handleSignals: config.handleSignals ?? opts.handleSignals ?? false,
-    limits
+    limits,
+    listen,
+    baseDir
   }
 }
 
@@ -100,5 +110,5 @@ export function loadConfigFile (file: string, opts?: Parameters<typeof normalize
   } catch (err) {
     throw new ConfigError(`${file} is not valid JSON: ${jsonErrorAt(text, err as Error)}`)
   }
-  return normalizeConfig(json, opts)
+  return normalizeConfig(json, { baseDir: dirname(file), ...opts })
 }

@@ -22,3 +22,5 @@ export const ClientTimeoutError = createError('GH_CLIENT_TIMEOUT', 'The request 
 export const QueueTimeoutError = createError('GH_QUEUE_TIMEOUT', 'No connection to upstream "%s" became free in time', 503)
 export const RECEIVE_TIMEOUT_CODE = 'GH_RECEIVE_TIMEOUT'
 export const ReceiveTimeoutError = createError(RECEIVE_TIMEOUT_CODE, 'The request body stopped arriving', 408)
+// TLS to the backends (issue 10): a server whose certificate fails verification, or a handshake it refused.
+export const UpstreamTlsError = createError('GH_UPSTREAM_TLS', 'Upstream "%s" failed TLS verification', 502)

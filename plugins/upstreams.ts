@@ -16,6 +16,8 @@ export interface Gatehouse {
   reload (config: unknown): ReloadSummary & { routesChanged: boolean }
   /** Where the admin API listens, once it does (config `admin`). */
   adminUrl?: string
+  /** Where the plain-HTTP redirect listener listens, once it does (config `listen.redirectHttp`). */
+  redirectUrl?: string
 }
 
 declare module 'fastify' {
@@ -34,7 +36,7 @@ async function upstreams (fastify: FastifyInstance, opts: UpstreamsOptions) {
     config: opts.config,
     registry,
     reload (input) {
-      const next = normalizeConfig(input, { handleSignals: gatehouse.config.handleSignals })
+      const next = normalizeConfig(input, { handleSignals: gatehouse.config.handleSignals, baseDir: gatehouse.config.baseDir })
       const routesChanged = routeTableChanged(gatehouse.config.routes, next.routes)
       const summary = registry.apply(next)
       // Routes are Fastify route declarations, fixed once the server is ready; the old table stays.
