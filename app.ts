@@ -26,8 +26,9 @@ import { cliServerOptions, serverMismatch, serverOptions, type GatehouseServerOp
 import type { Gatehouse as GatehouseDecorator } from './plugins/upstreams'
 import { ConfigSchema } from './lib/config-schema'
 
-// Options Fastify itself adds to every plugin's options; they are not part of the config.
-const FASTIFY_PLUGIN_KEYS = ['prefix', 'logLevel', 'logSerializers']
+// Options Fastify itself adds to every plugin's options, and Gatehouse's own `baseDir` (where
+// relative certificate paths are read from, as in serverOptions); they are not part of the config.
+const FASTIFY_PLUGIN_KEYS = ['prefix', 'logLevel', 'logSerializers', 'baseDir']
 // The config's top-level keys, from the schema, so a key added there is recognised here too.
 const CONFIG_KEYS = new Set(Object.keys(ConfigSchema.properties))
 
@@ -48,9 +49,9 @@ interface GatehouseFileOptions {
  * error handler, hooks and routes) lives in an encapsulated child and leaves the host's
  * other routes alone.
  */
-async function gatehouse (fastify: FastifyInstance, opts: GatehouseConfig): Promise<void> {
+async function gatehouse (fastify: FastifyInstance, opts: GatehouseConfig & { baseDir?: string }): Promise<void> {
   const mode = pluginMode(opts as Record<string, unknown>)
-  const resolved = mode.config !== undefined ? { config: normalizeConfig(mode.config) } : standaloneFile(fastify)
+  const resolved = mode.config !== undefined ? { config: normalizeConfig(mode.config, { baseDir: opts.baseDir }) } : standaloneFile(fastify)
   await start(fastify, resolved, (opts as { prefix?: string }).prefix)
 }
 
@@ -148,7 +149,7 @@ gatehouse.gatehouseFromFile = gatehouseFromFile
 gatehouse.serverOptions = serverOptions
 // fastify-cli's `-o` reads the app's `options` as server options: those of the GATEHOUSE_CONFIG
 // file, computed when read, so that requiring the package as a plugin reads no file.
-Object.defineProperty(gatehouse, 'options', { enumerable: true, get: () => cliServerOptions() })
+Object.defineProperty(gatehouse, 'options', { enumerable: false, get: () => cliServerOptions() })
 
 // eslint-disable-next-line @typescript-eslint/no-namespace
 declare namespace gatehouse {
