@@ -40,7 +40,7 @@ export interface TlsReply {
   body: string
   /** The subject CN of the certificate the server presented. */
   peerCN: string
-  alpn: string | false
+  alpn: string | false | null | boolean
 }
 
 /** One HTTPS/1.1 request on a fresh connection (no agent), trusting `ca`. */
@@ -93,7 +93,7 @@ export async function startTlsBackend (t: Test, name: string, options: ServerOpt
   const hits: TlsBackend['hits'] = []
   const server = createHttpsServer(options, (req, res) => {
     const peer = (req.socket as TLSSocket).getPeerCertificate?.()
-    hits.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, clientCN: peer?.subject?.CN })
+    hits.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, clientCN: peer?.subject?.CN === undefined ? undefined : String(peer.subject.CN) })
     if (handle !== undefined) return handle(req, res)
     req.resume()
     req.on('end', () => {
