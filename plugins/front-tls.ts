@@ -23,6 +23,8 @@ export interface FrontTlsOptions {
  * match gets the default certificate. A rotation adds the whole set again in that order, and a
  * name a reload removed gets the default certificate; setSecureContext swaps the default. Both
  * apply to new handshakes only: open connections keep the certificate they started with.
+ * Node compares server names case-sensitively; browsers and curl send them lowercase, and the
+ * config's names are lowercased at load.
  */
 export default async function frontTls (fastify: FastifyInstance, opts: FrontTlsOptions) {
   let current = opts.listen.tls

@@ -46,7 +46,7 @@ export interface TlsReply {
 /** One HTTPS/1.1 request on a fresh connection (no agent), trusting `ca`. */
 export function httpsCall (url: string, opts: { ca: string, servername?: string, method?: string, headers?: Record<string, string>, body?: string } = { ca: '' }): Promise<TlsReply> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, servername: opts.servername, agent: false }, res => {
+    const req = httpsRequest(url, { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, servername: opts.servername, agent: false, ALPNProtocols: ['http/1.1'] }, res => {
       const socket = res.socket as TLSSocket
       const peerCN = String(socket.getPeerCertificate().subject?.CN ?? '')
       const alpn = socket.alpnProtocol

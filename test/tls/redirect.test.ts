@@ -1,6 +1,7 @@
 import t from 'tap'
 import { request } from 'undici'
 import { startBackend } from '../helper'
+import { waitFor } from '../wait'
 import { makeCerts } from './certs'
 import { startTlsGateway } from './gateway'
 
@@ -13,7 +14,9 @@ t.test('listen.redirectHttp: plain HTTP gets 301 (GET, HEAD) or 308 (others) to 
     routes: [{ match: { path: '/*' }, upstream: 'u' }],
     listen: { tls: { cert: site.cert, key: site.key }, redirectHttp: 0 }
   }, { baseDir: certs.dir })
-  const plain = gw.app.gatehouse.redirectUrl
+  // Started at onListen, which Fastify runs once listen() has resolved.
+  await waitFor(() => gw.app.gatehouse.redirectUrl !== undefined, { what: 'the redirect listener' })
+  const plain = gw.app.gatehouse.redirectUrl as string
   t.match(plain, /^http:\/\/127\.0\.0\.1:\d+$/, 'the bound port is exposed')
   t.ok(gw.logs.some(l => l.msg === 'redirecting plain HTTP to https' && l.url === plain), 'and logged')
 
