@@ -49,16 +49,23 @@ t.test('a backend that requires a client certificate (mutual TLS), and health ch
   const leaf = certs.leaf('backend', 'backend.internal', ['127.0.0.1'])
   const client = certs.leaf('client', 'gatehouse-client', ['gatehouse-client'], { clientAuth: true })
   const serve = { cert: leaf.pem(), key: readFileSync(leaf.key, 'utf8'), ca: certs.caPem, requestCert: true, rejectUnauthorized: true }
-  const [mtls, nocert, insecure] = await Promise.all(['mtls', 'nocert', 'insecure'].map(n => startTlsBackend(t, n, serve)))
+  const [mtls, insecure] = await Promise.all(['mtls', 'insecure'].map(n => startTlsBackend(t, n, serve)))
+  // Under TLS 1.2 the server refuses the handshake itself. Under TLS 1.3 the client's side of the
+  // handshake is over before the server reads its certificate (RFC 8446 §4.4.2.4), and undici
+  // reports the alert that follows as the socket closing: a plain 502, tested below.
+  const nocert = await startTlsBackend(t, 'nocert', { ...serve, maxVersion: 'TLSv1.2' })
+  const nocert13 = await startTlsBackend(t, 'nocert13', serve)
   const gw = await startLoggedGateway(t, {
     upstreams: {
       mtls: { servers: [{ url: mtls.url }], tls: { ca: certs.ca, cert: client.cert, key: client.key }, healthCheck: { interval: 50, path: '/health' } },
       nocert: { servers: [{ url: nocert.url, id: 'nocert' }], tls: { ca: certs.ca }, retries: 0 },
+      nocert13: { servers: [{ url: nocert13.url }], tls: { ca: certs.ca }, retries: 0 },
       insecure: { servers: [{ url: insecure.url }], tls: { rejectUnauthorized: false, cert: client.cert, key: client.key } }
     },
     routes: [
       { match: { path: '/m' }, upstream: 'mtls' },
       { match: { path: '/n' }, upstream: 'nocert' },
+      { match: { path: '/n13' }, upstream: 'nocert13' },
       { match: { path: '/i' }, upstream: 'insecure' }
     ]
   })
@@ -76,4 +83,7 @@ t.test('a backend that requires a client certificate (mutual TLS), and health ch
   t.equal(refused.status, 502, 'no client certificate: the backend refuses the handshake')
   t.equal(refused.json().code, 'GH_UPSTREAM_TLS')
   t.equal(nocert.hits.length, 0)
+  t.match(gw.logs.find(l => l.msg === 'TLS with the server failed' && l.server === 'nocert'), { reason: /^handshake refused/ })
+  t.equal((await call(`${gw.url}/n13`)).status, 502, 'TLS 1.3: 502 too')
+  t.equal(nocert13.hits.length, 0)
 })
