@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { request as httpsRequest, createServer as createHttpsServer, type ServerOptions } from 'node:https'
+import { request as httpsRequest, createServer as createHttpsServer, type RequestOptions, type ServerOptions } from 'node:https'
 import { connect as h2connect } from 'node:http2'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
@@ -46,7 +46,9 @@ export interface TlsReply {
 /** One HTTPS/1.1 request on a fresh connection (no agent), trusting `ca`. */
 export function httpsCall (url: string, opts: { ca: string, servername?: string, method?: string, headers?: Record<string, string>, body?: string } = { ca: '' }): Promise<TlsReply> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, servername: opts.servername, agent: false, ALPNProtocols: ['http/1.1'] }, res => {
+    // https.request passes TLS options such as ALPNProtocols on to tls.connect; its type omits them.
+    const options = { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, servername: opts.servername, agent: false, ALPNProtocols: ['http/1.1'] }
+    const req = httpsRequest(url, options as RequestOptions, res => {
       const socket = res.socket as TLSSocket
       const peerCN = String(socket.getPeerCertificate().subject?.CN ?? '')
       const alpn = socket.alpnProtocol
