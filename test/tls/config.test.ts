@@ -45,6 +45,9 @@ t.test('config validation names a missing certificate file, a key that is not th
   const up = problems({ ...base, upstreams: { u: { servers: [{ url: 'https://127.0.0.1:9443' }], tls: { ca: 'nope.pem', cert: 'a.pem' } } } }, certs.dir)
   t.match(up, 'upstreams.u.tls.ca: cannot read')
   t.match(up, 'upstreams.u.tls: cert and key go together')
+  const shared = { servers: [{ url: 'https://127.0.0.1:9443' }] }
+  t.match(problems({ ...base, upstreams: { u: shared, v: { ...shared, tls: { servername: 'x.internal' } } } }, certs.dir),
+    'upstreams.v.tls: https://127.0.0.1:9443 is also a server of upstreams.u, with other tls settings', 'one server, one TLS setting')
   t.match(problems({ ...base, listen: { http2: true } }, certs.dir), 'listen.http2: needs listen.tls')
   t.match(problems({ ...base, listen: { tls: { cert: 'a.pem', key: 'a-key.pem', minVersion: 'TLSv1.1' } } }, certs.dir), 'listen.tls.minVersion')
   t.equal(problems({ ...base, listen: { tls: { cert: 'a.pem', key: 'a-key.pem' }, http2: true } }, certs.dir), 'no error')
