@@ -23,11 +23,16 @@ import fleetSync from './plugins/fleet-sync'
 import admin from './plugins/admin'
 import strictHttp from './plugins/strict-http'
 import filters, { basicAuth } from './plugins/filters'
+import frontTls from './plugins/front-tls'
+import redirectHttp from './plugins/redirect-http'
+import insecureUpstreams from './plugins/insecure-upstreams'
+import { cliServerOptions, serverMismatch, serverOptions, type GatehouseServerOptions } from './lib/server-options'
 import type { Gatehouse as GatehouseDecorator } from './plugins/upstreams'
 import { ConfigSchema } from './lib/config-schema'
 
-// Options Fastify itself adds to every plugin's options; they are not part of the config.
-const FASTIFY_PLUGIN_KEYS = ['prefix', 'logLevel', 'logSerializers']
+// Options Fastify itself adds to every plugin's options, and Gatehouse's own `baseDir` (where
+// relative certificate paths are read from, as in serverOptions); they are not part of the config.
+const FASTIFY_PLUGIN_KEYS = ['prefix', 'logLevel', 'logSerializers', 'baseDir']
 // The config's top-level keys, from the schema, so a key added there is recognised here too.
 const CONFIG_KEYS = new Set(Object.keys(ConfigSchema.properties))
 
@@ -48,9 +53,9 @@ interface GatehouseFileOptions {
  * error handler, hooks and routes) lives in an encapsulated child and leaves the host's
  * other routes alone.
  */
-async function gatehouse (fastify: FastifyInstance, opts: GatehouseConfig): Promise<void> {
+async function gatehouse (fastify: FastifyInstance, opts: GatehouseConfig & { baseDir?: string }): Promise<void> {
   const mode = pluginMode(opts as Record<string, unknown>)
-  const resolved = mode.config !== undefined ? { config: normalizeConfig(mode.config) } : standaloneFile()
+  const resolved = mode.config !== undefined ? { config: normalizeConfig(mode.config, { baseDir: opts.baseDir }) } : standaloneFile(fastify)
   await start(fastify, resolved, (opts as { prefix?: string }).prefix)
 }
 
@@ -59,9 +64,15 @@ async function gatehouseFromFile (fastify: FastifyInstance, opts: GatehouseFileO
 }
 
 async function start (fastify: FastifyInstance, { config, file }: { config: NormalizedConfig, file?: string }, prefix: string | undefined) {
+  const mismatch = serverMismatch(fastify.server, config.listen)
+  if (mismatch !== undefined) throw mismatch
   // Server-wide, before routing: protocol checks and target normalisation (issue 7).
   await fastify.register(strictHttp)
   await fastify.register(upstreams, { config })
+  // The listener's certificates and the https redirect (issue 10); server-wide like strict-http.
+  await fastify.register(frontTls, { listen: config.listen })
+  await fastify.register(insecureUpstreams, { config })
+  if (config.listen.redirectHttp !== undefined) await fastify.register(redirectHttp, { port: config.listen.redirectHttp })
   await fastify.register(gateway, { prefix, config, file })
 }
 
@@ -111,9 +122,13 @@ function pluginMode (opts: Record<string, unknown>): { config?: Record<string, u
  * its one-line-per-problem message and exit code 1, as any server does with a bad config file,
  * instead of fastify-cli's uncaught exception (a stack, avvio frames and statusCode 500).
  */
-function standaloneFile (): ReturnType<typeof fromFile> {
+function standaloneFile (fastify: FastifyInstance): ReturnType<typeof fromFile> {
   try {
-    return fromFile(undefined)
+    const resolved = fromFile(undefined)
+    // `listen.tls` under `fastify start` without -o: say so, rather than serve plain HTTP.
+    const mismatch = serverMismatch(fastify.server, resolved.config.listen)
+    if (mismatch !== undefined) throw mismatch
+    return resolved
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     process.stderr.write(`${err.message}\n`)
@@ -143,10 +158,16 @@ fp(gatehouseFromFile, { fastify: '5.x', name: 'gatehouse' })
 gatehouse.default = gatehouse
 gatehouse.gatehouse = gatehouse
 gatehouse.gatehouseFromFile = gatehouseFromFile
+/** The Fastify server options of a config's `listen` (https, http2): `Fastify({ ...gatehouse.serverOptions(config) })`. */
+gatehouse.serverOptions = serverOptions
+// fastify-cli's `-o` reads the app's `options` as server options: those of the GATEHOUSE_CONFIG
+// file, computed when read, so that requiring the package as a plugin reads no file.
+Object.defineProperty(gatehouse, 'options', { enumerable: false, get: () => cliServerOptions() })
 
 // eslint-disable-next-line @typescript-eslint/no-namespace
 declare namespace gatehouse {
-  export type { GatehouseConfig, GatehouseFileOptions }
+  export type { GatehouseConfig, GatehouseFileOptions, GatehouseServerOptions }
+  export const options: GatehouseServerOptions
   export type Gatehouse = GatehouseDecorator
 }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The gatehouse command: the gateway in its own process, with Fastify directly (no launcher
 // in between), so the signals systemd, pm2, supervisord or a container runtime send reach it.
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { parseArgs } from 'node:util'
 import gatehouse from '../app'
+import { serverOptionsFromFile } from '../lib/server-options'
 
 const USAGE = 'usage: gatehouse [--port 8080] [--host 127.0.0.1] [--log-level info] CONFIG'
 const DEFAULT_PORT = 8080
@@ -34,7 +35,15 @@ async function main (argv: string[]): Promise<void> {
   const port = Number(args.values.port ?? DEFAULT_PORT)
   if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port: not a port: ${args.values.port}\n${USAGE}`, 2)
 
-  const app = Fastify({ logger: { level: args.values['log-level'] ?? DEFAULT_LOG_LEVEL } })
+  // The listener's TLS and HTTP/2 come from the config file (issue 10): the server is made with them.
+  let tls
+  try {
+    tls = serverOptionsFromFile(args.positionals[0])
+  } catch (err) {
+    const e = err as Error & { code?: string }
+    return fail(e.code === 'GH_CONFIG_INVALID' ? e.message : String(e.stack ?? e), 1)
+  }
+  const app = Fastify({ logger: { level: args.values['log-level'] ?? DEFAULT_LOG_LEVEL }, ...tls } as FastifyServerOptions) as unknown as FastifyInstance
   app.register(gatehouse.gatehouseFromFile, { configFile: args.positionals[0] })
   try {
     // Fastify logs "Server listening at http://host:port" with the port actually bound.

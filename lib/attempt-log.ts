@@ -1,4 +1,5 @@
 import type { Attempt, Failure } from './attempt'
+import { tlsFailure } from './attempt-failure'
 
 interface Logger {
   info (obj: object, msg: string): void
@@ -12,6 +13,9 @@ interface Logger {
 export function logFailure (log: Logger, reqId: string, attempt: Attempt, failure: Failure, code: string): void {
   const upstream = attempt.upstream.name
   const server = attempt.backend?.id
+  const tls = tlsFailure(code)
+  // A certificate problem is a configuration problem someone must fix: always worth a warning (issue 10).
+  if (tls !== undefined) log.warn({ reqId, upstream, server, reason: tls, code }, 'TLS with the server failed')
   if (failure.ejected) {
     log.warn({ reqId, upstream, server, reason: code, failTimeout: attempt.upstream.options.passive.failTimeout }, 'server ejected after failed attempts')
   }

@@ -73,3 +73,6 @@ export const DEFAULT_CACHE = {
   /** How long a request waits for another one fetching the same key (nginx: proxy_cache_lock_timeout). */
   lockTimeout: 5_000
 }
+// TLS (issue 10). TLS 1.0 and 1.1 are deprecated by RFC 8996; Node's own floor is 1.2 too.
+export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2' as const
+export const DEFAULT_REJECT_UNAUTHORIZED = true

@@ -72,6 +72,15 @@ export const StickySchema = Closed({
   sameSite: Type.Optional(StringEnum(['lax', 'strict', 'none']))
 })
 
+// TLS to the servers of one upstream (issue 10); paths are relative to the config file.
+export const UpstreamTlsSchema = Closed({
+  ca: Type.Optional(Type.String({ minLength: 1, description: 'a PEM file of CA certificates to trust besides the system ones' })),
+  servername: Type.Optional(Type.String({ minLength: 1, description: 'the SNI name and the name to verify, when not the URL host' })),
+  cert: Type.Optional(Type.String({ minLength: 1, description: 'a PEM client certificate, for servers that ask for one (mutual TLS)' })),
+  key: Type.Optional(Type.String({ minLength: 1, description: 'the PEM private key of `cert`' })),
+  rejectUnauthorized: Type.Optional(Type.Boolean())
+})
+
 export const UpstreamSchema = Closed({
   balance: Type.Optional(StringEnum([...BALANCER_NAMES])),
   hashKey: Type.Optional(Type.String({ pattern: '^(ip|path|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+|cookie:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: 'one of "ip", "path", "header:NAME", "cookie:NAME"' })),
@@ -89,7 +98,8 @@ export const UpstreamSchema = Closed({
   passive: Type.Optional(PassiveSchema),
   healthCheck: Type.Optional(HealthCheckSchema),
   sticky: Type.Optional(StickySchema),
-  cache: Type.Optional(CacheRuleSchema)
+  cache: Type.Optional(CacheRuleSchema),
+  tls: Type.Optional(UpstreamTlsSchema)
 })
 
 const RateLimitKey = Type.String({ pattern: '^(ip|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: '"ip" or "header:NAME"' })
@@ -145,6 +155,24 @@ export const RedirectSchema = Closed({
   status: Type.Optional(Type.Unsafe<301 | 302 | 307 | 308>({ type: 'integer', enum: [301, 302, 307, 308] }))
 })
 
+// The listener's TLS and protocols (issue 10); paths are relative to the config file.
+const CertPair = Closed({
+  cert: Type.String({ minLength: 1, description: 'a PEM certificate (chain) file' }),
+  key: Type.String({ minLength: 1, description: 'the PEM private key file of `cert`' })
+})
+
+export const ListenSchema = Closed({
+  tls: Type.Optional(Closed({
+    cert: Type.String({ minLength: 1 }),
+    key: Type.String({ minLength: 1 }),
+    // Names are checked in lib/config-tls.ts, to say which one is not a host name.
+    sni: Type.Optional(Type.Record(Type.String(), CertPair)),
+    minVersion: Type.Optional(StringEnum(['TLSv1.2', 'TLSv1.3']))
+  })),
+  http2: Type.Optional(Type.Boolean()),
+  redirectHttp: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 }))
+})
+
 export const RouteSchema = Closed({
   match: Closed({
     path: Type.String({ pattern: '^/' }),
@@ -185,7 +213,8 @@ export const ConfigSchema = Closed({
   requestHeaders: Type.Optional(HeaderRulesSchema),
   responseHeaders: Type.Optional(HeaderRulesSchema),
   cache: Type.Optional(CacheSchema),
-  watch: Type.Optional(Type.Boolean())
+  watch: Type.Optional(Type.Boolean()),
+  listen: Type.Optional(ListenSchema)
 })
 
 /** The config as a user writes it: every default may be left out. */
@@ -193,6 +222,8 @@ export type GatehouseConfig = Static<typeof ConfigSchema>
 export type UpstreamConfig = Static<typeof UpstreamSchema>
 export type ServerConfig = Static<typeof ServerSchema>
 export type RouteConfig = Static<typeof RouteSchema>
+export type ListenConfig = Static<typeof ListenSchema>
+export type UpstreamTlsConfig = Static<typeof UpstreamTlsSchema>
 export type DurationValue = Static<typeof Duration>
 export type FiltersConfig = Static<typeof FiltersSchema>
 export type HeaderRulesConfig = Static<typeof HeaderRulesSchema>

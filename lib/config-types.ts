@@ -52,6 +52,8 @@ export interface UpstreamOptions {
   sticky?: StickyOptions
   /** undefined: the top-level cache applies; false: off for this group's routes. */
   cache?: CacheRule | false
+  /** TLS to the servers (`tls`); undefined when the upstream sets none. */
+  tls?: UpstreamTls
 }
 
 /** A rate limit as a route applies it: named apart from @fastify/rate-limit's RateLimitOptions. */
@@ -123,6 +125,9 @@ export interface NormalizedConfig {
   limits: LimitsOptions
   /** The response cache, when on at the top level; its maxSize bounds the one store all routes share. */
   cache?: CacheOptions
+  listen: ListenOptions
+  /** The directory relative paths in the config (certificates) are read from: the config file's. */
+  baseDir: string
 }
 
 export interface LimitsOptions {
@@ -156,4 +161,34 @@ export interface AdminOptions {
   hosts: string[]
   /** Redis url through which a fleet shares its runtime changes (plugins/fleet-sync.ts). */
   sync?: string
+}
+
+/** A certificate and its key, read from their files (PEM text), and the file names for log lines. */
+export interface CertPair {
+  cert: string
+  key: string
+  certFile: string
+  keyFile: string
+}
+
+export interface FrontTls extends CertPair {
+  /** By server name: exact names and one-label wildcards ("*.example.org"). */
+  sni: Map<string, CertPair>
+  minVersion: 'TLSv1.2' | 'TLSv1.3'
+}
+
+export interface ListenOptions {
+  tls?: FrontTls
+  http2: boolean
+  /** The plain-HTTP port that redirects to https (0: any free port, for tests). */
+  redirectHttp?: number
+}
+
+/** What undici's connect and tls.connect take, as read from the upstream's `tls` files. */
+export interface UpstreamTls {
+  ca?: string
+  cert?: string
+  key?: string
+  servername?: string
+  rejectUnauthorized: boolean
 }

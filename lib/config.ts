@@ -1,5 +1,6 @@
 import Ajv from 'ajv'
 import { readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { ConfigSchema, type GatehouseConfig } from './config-schema'
 import type { LimitsOptions, NormalizedConfig, UpstreamOptions } from './config-types'
 import { DEFAULT_DRAIN_TIMEOUT, DEFAULT_WATCH, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './config-defaults'
@@ -10,6 +11,7 @@ import { cookieSecretOf } from './config-secrets'
 import { normalizeAdmin } from './config-admin'
 import { normalizeUpstream } from './config-upstream'
 import { normalizeCache } from './config-cache'
+import { normalizeListen, normalizeUpstreamTls, originTlsClashes } from './config-tls'
 import { ms, timerMs } from './config-values'
 import { ConfigError } from './errors'
 
@@ -25,7 +27,7 @@ const validateSchema = ajv.compile(ConfigSchema)
  * problem found, each by its full path (`upstreams.api.servers[1].url: ...`): the schema's
  * and the cross-checks' (a route naming an unknown upstream) in the same run.
  */
-export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean, env?: NodeJS.ProcessEnv } = {}): NormalizedConfig {
+export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean, env?: NodeJS.ProcessEnv, baseDir?: string } = {}): NormalizedConfig {
   if (!validateSchema(input)) {
     const problems = formatAjvErrors(validateSchema.errors ?? [], input)
     problems.push(...looseReferences(input))
@@ -34,7 +36,13 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const config = input as GatehouseConfig
   const problems: string[] = []
   const upstreams = new Map<string, UpstreamOptions>()
-  for (const [name, up] of Object.entries(config.upstreams)) upstreams.set(name, normalizeUpstream(name, up, problems))
+  // Certificate paths are relative to the config file (issue 10); to the working directory without one.
+  const baseDir = opts.baseDir ?? process.cwd()
+  for (const [name, up] of Object.entries(config.upstreams)) {
+    upstreams.set(name, { ...normalizeUpstream(name, up, problems), tls: normalizeUpstreamTls(`upstreams.${name}`, up.tls, baseDir, problems) })
+  }
+  originTlsClashes(upstreams.values(), problems)
+  const listen = normalizeListen(config.listen, baseDir, problems)
   const routes = normalizeRoutes(config.routes, new Set(upstreams.keys()), config.rateLimit, problems, normalizeDefaults(config, problems))
   const cookieSecret = cookieSecretOf(config.cookieSecret, opts.env ?? process.env, upstreams.values(), problems)
   const limits = normalizeLimits(config.limits, problems)
@@ -62,7 +70,9 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     watch: config.watch ?? DEFAULT_WATCH,
     handleSignals: config.handleSignals ?? opts.handleSignals ?? false,
     limits,
-    cache
+    cache,
+    listen,
+    baseDir
   }
 }
 
@@ -107,5 +117,5 @@ export function loadConfigFile (file: string, opts?: Parameters<typeof normalize
   } catch (err) {
     throw new ConfigError(`${file} is not valid JSON: ${jsonErrorAt(text, err as Error)}`)
   }
-  return normalizeConfig(json, opts)
+  return normalizeConfig(json, { baseDir: dirname(file), ...opts })
 }

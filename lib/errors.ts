@@ -39,3 +39,5 @@ export const UnknownUpstreamError = createError('GH_UNKNOWN_UPSTREAM', 'No upstr
 export const UnknownServerError = createError('GH_UNKNOWN_SERVER', 'No server "%s" in upstream "%s"', 404)
 export const ServerExistsError = createError('GH_SERVER_EXISTS', 'Upstream "%s" already has a server "%s"', 409)
 export const LastPrimaryError = createError('GH_LAST_PRIMARY_SERVER', 'Upstream "%s" needs at least one server that is not a backup', 409)
+// TLS to the backends (issue 10): a server whose certificate fails verification, or a handshake it refused.
+export const UpstreamTlsError = createError('GH_UPSTREAM_TLS', 'Upstream "%s" failed TLS verification', 502)

@@ -1,4 +1,6 @@
 import { Pool, type Dispatcher } from 'undici'
+import type { UpstreamTls } from './config-types'
+import { tlsConnectOptions } from './tls-connect'
 import { applyTarget } from './upstream-target'
 import { Admission } from './admission'
 
@@ -7,6 +9,8 @@ export interface PoolOptions {
   connectTimeout: number
   /** How long a request may wait for a free connection (`timeouts.queue`). */
   queueTimeout: number
+  /** TLS to an https:// origin (the upstream's `tls`); one origin has one setting (lib/config-tls.ts checks). */
+  tls?: UpstreamTls
 }
 
 interface Entry {
@@ -97,7 +101,9 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       const entry = this.pools.get(origin)
       if (entry === undefined) {
         this.pools.set(origin, { pool: this.create(origin, options), options, admission: new Admission(options.connections, options.queueTimeout) })
-      } else if (entry.options.connections !== options.connections || entry.options.connectTimeout !== options.connectTimeout) {
+      } else if (entry.options.connections !== options.connections || entry.options.connectTimeout !== options.connectTimeout ||
+        JSON.stringify(entry.options.tls) !== JSON.stringify(options.tls)) {
+        // New TLS files (a rotated CA or client certificate) take a new pool: new connections only.
         const old = entry.pool
         entry.pool = this.create(origin, options)
         entry.options = options
@@ -126,7 +132,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
   private create (origin: string, options: PoolOptions): Pool {
     return new Pool(origin, {
       connections: options.connections,
-      connect: { timeout: options.connectTimeout },
+      connect: { timeout: options.connectTimeout, ...tlsConnectOptions(options.tls) },
       pipelining: 1
     })
   }
@@ -137,7 +143,8 @@ export function mergePoolOptions (a: PoolOptions, b: PoolOptions): PoolOptions {
   return {
     connections: Math.max(a.connections, b.connections),
     connectTimeout: Math.min(a.connectTimeout, b.connectTimeout),
-    queueTimeout: Math.min(a.queueTimeout, b.queueTimeout)
+    queueTimeout: Math.min(a.queueTimeout, b.queueTimeout),
+    tls: a.tls
   }
 }
 

@@ -92,7 +92,7 @@ export class UpstreamRegistry extends EventEmitter {
   private wantedPools (): Map<string, PoolOptions> {
     const wanted = new Map<string, PoolOptions>()
     for (const upstream of this.groups.values()) {
-      const mine = { connections: upstream.options.connections, connectTimeout: upstream.options.timeouts.connect, queueTimeout: upstream.options.queueTimeout }
+      const mine = { connections: upstream.options.connections, connectTimeout: upstream.options.timeouts.connect, queueTimeout: upstream.options.queueTimeout, tls: upstream.options.tls }
       for (const s of upstream.options.servers) {
         const prev = wanted.get(s.origin)
         wanted.set(s.origin, prev === undefined ? mine : mergePoolOptions(prev, mine))

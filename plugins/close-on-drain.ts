@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import { closeConnection } from '../lib/close-connection'
 
 /**
  * While closing, every answer ends its connection. Fastify closes the keep-alive connections
@@ -13,7 +14,7 @@ async function closeOnDrain (fastify: FastifyInstance) {
     done()
   })
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close')
+    if (closing) closeConnection(reply)
     done(null, payload)
   })
 }

@@ -11,6 +11,7 @@ import { BodyView } from '../lib/body-view'
 import { BadRequestError, BODY_TOO_LARGE_CODE, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../lib/errors'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
 import { carryTarget } from '../lib/upstream-target'
+import { closeConnection } from '../lib/close-connection'
 import { isReplayable, isStream, isUnread } from './request-body'
 
 declare module 'fastify' {
@@ -197,7 +198,8 @@ const onError: Hook<'onError'> = (reply, { error }) => {
     // the backend request): the client's doing, so nothing is booked against the server and
     // nothing retried. 408 as nginx answers on client_body_timeout, and the connection goes with it.
     attempt.release()
-    reply.header('connection', 'close').send(new ReceiveTimeoutError())
+    closeConnection(reply)
+    reply.send(new ReceiveTimeoutError())
     return
   }
 
@@ -216,7 +218,7 @@ const onError: Hook<'onError'> = (reply, { error }) => {
   }
   // An upload the backend never took may still be arriving; closing the connection after
   // this answer spares the client from sending the rest into nothing.
-  if (!request.raw.complete) reply.header('connection', 'close')
+  if (!request.raw.complete) closeConnection(reply)
   fail(reply, request, failure.error)
 }
 

@@ -107,7 +107,8 @@ async function healthCheck (fastify: FastifyInstance): Promise<void> {
     const started = Date.now()
     let result: CheckResult
     try {
-      result = await checkers[options.type](probe.backend, options)
+      // The upstream's own TLS settings, so that a check passes exactly when traffic could (issue 10).
+      result = await checkers[options.type](probe.backend, options, probe.upstream.options.tls)
     } catch (err) {
       result = { ok: false, reason: failureReason(err) }
     }

@@ -69,7 +69,15 @@ async function strictHttp (fastify: FastifyInstance) {
  * upgrade requests, which Node hands to 'upgrade' listeners instead (plugins/websocket.ts).
  */
 export function screenRequest (req: IncomingMessage, res: ServerResponse, refusals: Refusals | undefined): boolean {
-  if (req.httpVersionMajor > 1) return true
+  if (req.httpVersionMajor > 1) {
+    // HTTP/2 carries the authority in `:authority` and a client need not send Host. RFC 9113
+    // §8.3.1: an intermediary that forwards to HTTP/1.1 MUST create Host from `:authority`.
+    // Set here, before routing, so that host routes, preserveHost and x-forwarded-host see
+    // the client's host exactly as over HTTP/1.1 (issue 10).
+    const authority = req.headers[':authority']
+    if (req.headers.host === undefined && typeof authority === 'string') req.headers.host = authority
+    return true
+  }
   const url = req.url ?? ''
   try {
     checkHost(req)

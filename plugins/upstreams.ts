@@ -19,6 +19,8 @@ export interface Gatehouse {
   runtime: RuntimeServers
   /** Where the admin API listens, once it does (config `admin`). */
   adminUrl?: string
+  /** Where the plain-HTTP redirect listener listens, once it does (config `listen.redirectHttp`). */
+  redirectUrl?: string
 }
 
 declare module 'fastify' {
@@ -43,7 +45,7 @@ async function upstreams (fastify: FastifyInstance, opts: UpstreamsOptions) {
     config: opts.config,
     registry,
     reload (input) {
-      const next = normalizeConfig(input, { handleSignals: gatehouse.config.handleSignals })
+      const next = normalizeConfig(input, { handleSignals: gatehouse.config.handleSignals, baseDir: gatehouse.config.baseDir })
       const routesChanged = routeTableChanged(gatehouse.config.routes, next.routes)
       // The file is the truth again (issue 13): runtime states go first, so that apply() restores the rest.
       const runtimeChangesDropped = runtime.reset()

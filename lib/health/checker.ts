@@ -1,5 +1,5 @@
 import type { Backend } from '../backend'
-import type { HealthCheckOptions } from '../config'
+import type { HealthCheckOptions, UpstreamTls } from '../config'
 
 /**
  * What every checker shares, apart from lib/health/index.ts (which builds the checkers and
@@ -13,7 +13,7 @@ export interface CheckResult {
 }
 
 /** One probe of one server. Never rejects: every failure is a result with ok false. */
-export type Checker = (backend: Backend, options: HealthCheckOptions) => Promise<CheckResult>
+export type Checker = (backend: Backend, options: HealthCheckOptions, tls?: UpstreamTls) => Promise<CheckResult>
 
 /** A timeout by any of its names is 'timeout'; other errors go by their code ('ECONNREFUSED'). */
 export function failureReason (err: unknown): string {

@@ -1,6 +1,7 @@
-import { request, type Dispatcher } from 'undici'
+import { Agent, request, type Dispatcher } from 'undici'
 import type { Backend } from '../backend'
-import type { HealthCheckOptions } from '../config'
+import type { HealthCheckOptions, UpstreamTls } from '../config'
+import { tlsConnectOptions } from '../tls-connect'
 import { failureReason, type Checker, type CheckResult } from './checker'
 
 /**
@@ -10,14 +11,27 @@ import { failureReason, type Checker, type CheckResult } from './checker'
  * connection can be reused or closed cleanly instead of lingering half-read.
  */
 export function httpChecker (dispatcher: Dispatcher): Checker {
-  return async function httpCheck (backend: Backend, options: HealthCheckOptions): Promise<CheckResult> {
+  // An upstream with `tls` gets an agent with its TLS settings, one per settings object (a
+  // reload that changes them makes a new one). Probes close their connection (reset below),
+  // so an agent left behind holds no socket and goes with its settings.
+  const tlsAgents = new WeakMap<UpstreamTls, Agent>()
+  const dispatcherFor = (tls: UpstreamTls | undefined): Dispatcher => {
+    if (tls === undefined) return dispatcher
+    let agent = tlsAgents.get(tls)
+    if (agent === undefined) {
+      agent = new Agent({ pipelining: 1, connect: tlsConnectOptions(tls) })
+      tlsAgents.set(tls, agent)
+    }
+    return agent
+  }
+  return async function httpCheck (backend: Backend, options: HealthCheckOptions, tls?: UpstreamTls): Promise<CheckResult> {
     const headers: Record<string, string> = { 'user-agent': 'gatehouse-health-check' }
     if (options.host !== undefined) headers.host = options.host
     try {
       const res = await request(backend.origin + options.path, {
         method: 'GET',
         headers,
-        dispatcher,
+        dispatcher: dispatcherFor(tls),
         // A fresh connection per probe, as nginx and HAProxy do: it tests that the server
         // still accepts connections, and a keep-alive socket the server is about to close
         // cannot turn into a spurious ECONNRESET failure.

@@ -1,0 +1,16 @@
+
+/**
+ * Asks for the connection to close after this answer: `Connection: close` over HTTP/1.1.
+ * HTTP/2 has no such header (RFC 9113 §8.2.2: connection-specific fields MUST NOT be sent;
+ * Node drops them with a process warning) and needs none: a stream ends alone, and an unread
+ * request body is reset with the stream rather than left on a shared connection.
+ */
+// Structural, so that every reply type (reply-from's hooks type theirs for any raw server) fits.
+interface AnyReply {
+  request: { raw: { httpVersionMajor: number } }
+  header (name: string, value: string): unknown
+}
+
+export function closeConnection (reply: AnyReply): void {
+  if (reply.request.raw.httpVersionMajor < 2) reply.header('connection', 'close')
+}
