@@ -1,4 +1,5 @@
 import t from 'tap'
+import { messageOf } from './message-of'
 import { normalizeConfig } from '../../lib/config'
 
 const base = () => ({
@@ -12,16 +13,6 @@ const base = () => ({
     { match: { path: '/*' }, upstream: 'web' }
   ]
 })
-
-function messageOf (config: unknown): string {
-  try {
-    normalizeConfig(config, { env: {} })
-  } catch (err) {
-    t.equal((err as { code: string }).code, 'GH_CONFIG_INVALID')
-    return (err as Error).message
-  }
-  throw new Error('config was accepted')
-}
 
 t.test('each bad field is named by its full path', async t => {
   const cases: Array<[string, (c: any) => void, RegExp]> = [

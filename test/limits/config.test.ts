@@ -1,20 +1,11 @@
 import t from 'tap'
+import { messageOf } from '../config/message-of'
 import { normalizeConfig, DEFAULT_LIMITS, DEFAULT_QUEUE_TIMEOUT, DEFAULT_TUNNEL_IDLE_TIMEOUT } from '../../lib/config'
 
 const base = (): any => ({
   upstreams: { api: { servers: [{ url: 'http://127.0.0.1:9001' }] } },
   routes: [{ match: { path: '/*' }, upstream: 'api' }]
 })
-
-function messageOf (config: unknown): string {
-  try {
-    normalizeConfig(config, { env: {} })
-  } catch (err) {
-    t.equal((err as { code: string }).code, 'GH_CONFIG_INVALID')
-    return (err as Error).message
-  }
-  throw new Error('config was accepted')
-}
 
 t.test('bad limits fail at start, each named by its path', async t => {
   const cases: Array<[string, (c: any) => void, RegExp]> = [
