@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util'
 import gatehouse from '../app'
 import { serverOptionsFromFile } from '../lib/server-options'
 
-const USAGE = 'usage: gatehouse [--port 8080] [--host 127.0.0.1] [--log-level info] CONFIG'
+const USAGE = 'usage: gatehouse [--port 8080] [--host 127.0.0.1] [--log-level info] [--trust-proxy ADDRESSES|HOPS|true] CONFIG'
 const DEFAULT_PORT = 8080
 const DEFAULT_HOST = '127.0.0.1'
 const DEFAULT_LOG_LEVEL = 'info'
@@ -21,6 +21,7 @@ async function main (argv: string[]): Promise<void> {
         port: { type: 'string', short: 'p' },
         host: { type: 'string', short: 'a' },
         'log-level': { type: 'string', short: 'l' },
+        'trust-proxy': { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -43,7 +44,8 @@ async function main (argv: string[]): Promise<void> {
     const e = err as Error & { code?: string }
     return fail(e.code === 'GH_CONFIG_INVALID' ? e.message : String(e.stack ?? e), 1)
   }
-  const app = Fastify({ logger: { level: args.values['log-level'] ?? DEFAULT_LOG_LEVEL }, ...tls } as FastifyServerOptions) as unknown as FastifyInstance
+  const trustProxy = trustProxyOf(args.values['trust-proxy'])
+  const app = Fastify({ logger: { level: args.values['log-level'] ?? DEFAULT_LOG_LEVEL }, ...tls, ...(trustProxy === undefined ? undefined : { trustProxy }) } as FastifyServerOptions) as unknown as FastifyInstance
   app.register(gatehouse.gatehouseFromFile, { configFile: args.positionals[0] })
   try {
     // Fastify logs "Server listening at http://host:port" with the port actually bound.
@@ -69,6 +71,18 @@ function exitWithLauncher (): void {
     }
   }, 200)
   timer.unref()
+}
+
+/**
+ * Fastify's trustProxy: which peers may name the client in X-Forwarded-For (request.ip, the
+ * address filters and the `ip` rate-limit key then use it). `true` trusts every peer, a number
+ * that many hops, anything else is a comma list of addresses and CIDRs (proxy-addr's syntax).
+ */
+function trustProxyOf (value: string | undefined): boolean | number | string | undefined {
+  if (value === undefined) return undefined
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  return value
 }
 
 function fail (message: string, code: number): void {
