@@ -85,15 +85,6 @@ export function gone (pid: number): boolean {
   }
 }
 
-/** Polls until cond() holds; fails at the deadline. */
-export async function until (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
-
 /** True when nothing accepts connections on 127.0.0.1:port. */
 export function refused (port: number): Promise<boolean> {
   return new Promise(resolve => {

@@ -4,7 +4,8 @@ import { ROOT } from '../readme'
 import { writeConfig } from '../standalone/process'
 import { startBackend, call } from '../helper'
 import { slowBackend } from './slow-backend'
-import { launch, gone, until, refused } from './launch'
+import { launch, gone, refused } from './launch'
+import { waitFor } from '../wait'
 
 // Signals sent to the very process the README tells users to start with `npm start`.
 // Each test spawns one gateway (1-3 s to start on a busy machine).
@@ -29,7 +30,7 @@ t.test('npm start: SIGTERM to npm reaches the gateway, which drains; npm exits 0
   b.release()
   t.equal((await slow).status, 200, 'the in-flight request completed')
   t.same(await npm.exited, { code: 0, signal: null })
-  await until(() => gone(pid), 'the gateway to exit')
+  await waitFor(() => gone(pid), { what: 'the gateway to exit', timeout: 15_000 })
   t.ok(await refused(port), 'no orphan keeps listening')
 })
 
@@ -41,6 +42,6 @@ t.test('npm start: SIGHUP ends npm (it passes SIGHUP on to no one); the gateway 
   const { signal } = await npm.exited
   t.equal(signal, 'SIGHUP', 'npm died of it')
   await npm.waitForLog(l => l.msg === 'drained, exiting')
-  await until(() => gone(pid), 'the gateway to exit')
+  await waitFor(() => gone(pid), { what: 'the gateway to exit', timeout: 15_000 })
   t.ok(await refused(port), 'no orphan keeps listening')
 })

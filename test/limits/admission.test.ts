@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Admission } from '../../lib/admission'
-import { waitFor } from './support'
+import { waitFor } from '../wait'
 
 t.test('requests past the limit start in arrival order as slots free', async t => {
   const a = new Admission(2, 10_000)
@@ -26,7 +26,7 @@ t.test('a waiter that gets no slot within the timeout times out, once, and never
   const events: string[] = []
   a.admit(() => events.push('start a'), () => events.push('timeout a'))
   a.admit(() => events.push('start b'), () => events.push('timeout b'))
-  await waitFor('b times out', () => events.includes('timeout b'))
+  await waitFor(() => events.includes('timeout b'), { what: 'b times out' })
   a.release()
   t.same(events, ['start a', 'timeout b'])
   t.equal(a.inflight, 0)

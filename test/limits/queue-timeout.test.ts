@@ -1,7 +1,8 @@
 import t from 'tap'
 import type { ServerResponse } from 'node:http'
 import { startBackend, startGateway, call } from '../helper'
-import { waitFor, within } from './support'
+import { within } from './support'
+import { waitFor } from '../wait'
 
 t.test('a request that waits timeouts.queue for a pooled connection gets 503 GH_QUEUE_TIMEOUT with retry-after, counted in /metrics', async t => {
   const b = await startBackend(t, 'b')
@@ -19,7 +20,7 @@ t.test('a request that waits timeouts.queue for a pooled connection gets 503 GH_
   const admin = gw.app.gatehouse.adminUrl as string
 
   const first = call(`${gw.url}/hold`)
-  await waitFor('the first request holds the only connection', () => held.length === 1)
+  await waitFor(() => held.length === 1, { what: 'the first request holds the only connection' })
 
   const queued = await within('the queued request is answered', 5_000, call(`${gw.url}/next`))
   t.equal(queued.status, 503)
@@ -51,7 +52,7 @@ t.test('a request queued behind a free slot is sent as soon as one frees, within
     routes: [{ match: { path: '/*' }, upstream: 'u' }]
   })
   const first = call(`${gw.url}/hold`)
-  await waitFor('the first request holds the only connection', () => held.length === 1)
+  await waitFor(() => held.length === 1, { what: 'the first request holds the only connection' })
   const queued = call(`${gw.url}/next`)
   const second = call(`${gw.url}/next`)
   held[0].end('done')
@@ -84,7 +85,7 @@ t.test('a queue timeout fails over: nothing was sent, so even a POST goes to ano
   }
   t.not(key, '', 'some key lands on a')
   const first = call(`${gw.url}/hold`, { headers: { k: key } })
-  await waitFor('a\'s only connection is held', () => held.length === 1)
+  await waitFor(() => held.length === 1, { what: 'a\'s only connection is held' })
 
   const posted = await within('the POST is answered', 5_000, call(`${gw.url}/submit`, { method: 'POST', headers: { k: key }, body: 'payload' }))
   t.equal(posted.status, 200)

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { startBackend, startGateway, answerBodySize } from '../helper'
-import { rawClient, track, waitFor, within, type BackendRequestLog } from './support'
+import { rawClient, track, within, type BackendRequestLog } from './support'
+import { waitFor } from '../wait'
 
 function bodyOf (response: string): string {
   return response.slice(response.indexOf('\r\n\r\n') + 4)
@@ -35,11 +36,11 @@ t.test('an upload that stalls while streaming to the backend aborts the backend 
     routes: [{ match: { path: '/*' }, upstream: 'u' }]
   })
   const client = await rawClient(gw.port, 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(5000))
-  await waitFor('the backend receives the start of the upload', () => logs.length === 1)
+  await waitFor(() => logs.length === 1, { what: 'the backend receives the start of the upload' })
   const response = await within('the stalled upload is answered and closed', 5_000, client.closed)
   t.match(response, /^HTTP\/1\.1 408 /)
   t.match(JSON.parse(bodyOf(response)), { statusCode: 408, code: 'GH_RECEIVE_TIMEOUT' })
-  await waitFor('the backend request is aborted', () => logs[0].aborted)
+  await waitFor(() => logs[0].aborted, { what: 'the backend request is aborted' })
   t.notOk(logs[0].finished, 'the backend never answered the partial upload')
 })
 

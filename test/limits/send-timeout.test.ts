@@ -1,6 +1,7 @@
 import t from 'tap'
 import { startBackend, startGateway, call } from '../helper'
-import { rawClient, streamBytes, track, waitFor, within, type BackendRequestLog } from './support'
+import { rawClient, streamBytes, track, within, type BackendRequestLog } from './support'
+import { waitFor } from '../wait'
 
 // 64 MiB: far more than the kernel buffers on both sides of the client's connection hold, so a
 // client that never reads leaves the gateway's write blocked.
@@ -28,7 +29,7 @@ t.test('a client that stops reading is cut after sendTimeout, its backend reques
   const hostile = await rawClient(gw.port)
   hostile.socket.pause() // never reads: its receive buffer fills, then the gateway's send buffer
   hostile.socket.write('GET /large HTTP/1.1\r\nHost: x\r\n\r\n')
-  await waitFor('the backend streams the large answer', () => logs.length === 1)
+  await waitFor(() => logs.length === 1, { what: 'the backend streams the large answer' })
 
   const next = await within('a request behind the stalled client is served', 5_000, call(`${gw.url}/small`))
   t.equal(next.status, 200)

@@ -2,15 +2,6 @@ import { connect, type Socket } from 'node:net'
 import { once } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
-/** Resolves once `check` holds, polling every 10 ms; fails after `ms` naming what it waited for. */
-export async function waitFor (what: string, check: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for: ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
-
 /** A promise that rejects after `ms`, racing another: a generous upper bound on how long something may take. */
 export async function within<T> (what: string, ms: number, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined

@@ -2,7 +2,8 @@ import t from 'tap'
 import type { Socket } from 'node:net'
 import type { IncomingMessage } from 'node:http'
 import { startBackend, startGateway } from '../helper'
-import { rawClient, waitFor, within } from './support'
+import { rawClient, within } from './support'
+import { waitFor } from '../wait'
 
 const UPGRADE = 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
 
@@ -31,11 +32,11 @@ t.test('a tunnel with no bytes either way for timeouts.tunnelIdle is closed on b
     routes: [{ match: { path: '/*' }, upstream: 'u' }]
   })
   const client = await rawClient(gw.port, UPGRADE)
-  await waitFor('the tunnel opens', () => client.received().includes('101 Switching Protocols') && sockets.length === 1)
+  await waitFor(() => client.received().includes('101 Switching Protocols') && sockets.length === 1, { what: 'the tunnel opens' })
   client.socket.write('ping')
-  await waitFor('bytes cross the tunnel', () => client.received().endsWith('ping'))
+  await waitFor(() => client.received().endsWith('ping'), { what: 'bytes cross the tunnel' })
   await within('the idle tunnel is closed for the client', 3_000, client.closed)
-  await waitFor('and for the backend', () => closed.length === 1, 3_000)
+  await waitFor(() => closed.length === 1, { what: 'and for the backend', timeout: 3_000 })
   t.pass('both sides closed')
 })
 
@@ -46,13 +47,13 @@ t.test('a tunnel that carries bytes more often than tunnelIdle stays open', asyn
     routes: [{ match: { path: '/*' }, upstream: 'u' }]
   })
   const client = await rawClient(gw.port, UPGRADE)
-  await waitFor('the tunnel opens', () => client.received().includes('101 Switching Protocols') && sockets.length === 1)
+  await waitFor(() => client.received().includes('101 Switching Protocols') && sockets.length === 1, { what: 'the tunnel opens' })
   // Bytes one way (client to backend, echoed back) every 100 ms for three idle timeouts.
   for (let i = 0; i < 9; i++) {
     await new Promise(resolve => setTimeout(resolve, 100))
     client.socket.write(`m${i};`)
   }
-  await waitFor('the last message is echoed', () => client.received().endsWith('m8;'))
+  await waitFor(() => client.received().endsWith('m8;'), { what: 'the last message is echoed' })
   t.notOk(client.socket.destroyed, 'the client\'s tunnel is still open')
   t.equal(closed.length, 0, 'the backend\'s side is still open')
   client.socket.destroy()
