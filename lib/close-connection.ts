@@ -14,3 +14,20 @@ interface AnyReply {
 export function closeConnection (reply: AnyReply): void {
   if (reply.request.raw.httpVersionMajor < 2) reply.header('connection', 'close')
 }
+
+interface RawRequest {
+  complete: boolean
+  headers: { 'content-length'?: string, 'transfer-encoding'?: string }
+}
+
+/**
+ * Whether part of the request body has yet to arrive. `complete` alone is not it: an answer
+ * given synchronously (a cache hit, a redirect) runs before Node's parser has marked even a
+ * bodyless GET complete, and closing on that ended every such keep-alive connection. A request
+ * has a body only when it says so (RFC 9112 §6.3), with Content-Length or Transfer-Encoding.
+ */
+export function bodyPending (raw: RawRequest): boolean {
+  if (raw.complete) return false
+  const { 'content-length': length, 'transfer-encoding': coding } = raw.headers
+  return coding !== undefined || (length !== undefined && length !== '0')
+}

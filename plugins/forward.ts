@@ -11,7 +11,7 @@ import { BodyView } from '../lib/body-view'
 import { BadRequestError, BODY_TOO_LARGE_CODE, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../lib/errors'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
 import { carryTarget } from '../lib/upstream-target'
-import { closeConnection } from '../lib/close-connection'
+import { bodyPending, closeConnection } from '../lib/close-connection'
 import { isReplayable, isStream, isUnread } from './request-body'
 
 declare module 'fastify' {
@@ -218,7 +218,7 @@ const onError: Hook<'onError'> = (reply, { error }) => {
   }
   // An upload the backend never took may still be arriving; closing the connection after
   // this answer spares the client from sending the rest into nothing.
-  if (!request.raw.complete) closeConnection(reply)
+  if (bodyPending(request.raw)) closeConnection(reply)
   fail(reply, request, failure.error)
 }
 

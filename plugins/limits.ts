@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { closeConnection } from '../lib/close-connection'
+import { bodyPending, closeConnection } from '../lib/close-connection'
 import type { LimitsOptions } from '../lib/config'
 import { watchSend } from '../lib/stall-timer'
 import { isStream } from './request-body'
@@ -37,7 +37,7 @@ async function limits (fastify: FastifyInstance, opts: LimitsOptions) {
   fastify.addHook('onSend', (request, reply, payload, done) => {
     // An answer sent before the request body arrived whole (a refusal, a stalled upload)
     // closes the connection: Node would otherwise read the rest of the body to keep it alive.
-    if (!request.raw.complete) closeConnection(reply)
+    if (bodyPending(request.raw)) closeConnection(reply)
     if (isStream(payload)) {
       watchSend(payload, sendTimeout, () => {
         request.log.info({ upstream: request.upstream?.name, sendTimeout }, 'client stopped reading: connection closed')

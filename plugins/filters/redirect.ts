@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify'
 import { compileTemplate } from '../../lib/header-template'
+import { bodyPending, closeConnection } from '../../lib/close-connection'
 
 /**
  * `redirect` routes answer themselves: the proxy handler is swapped for one that sends the
@@ -14,7 +15,7 @@ async function redirects (fastify: FastifyInstance) {
     const to = compileTemplate(redirect.to)
     const gatehouseRedirect: RouteHandlerMethod = function (request, reply) {
       // A body is not read on to its end here; closing spares the client sending the rest.
-      if (!request.raw.complete) reply.header('connection', 'close')
+      if (bodyPending(request.raw)) closeConnection(reply)
       return reply.redirect(to(request), redirect.status)
     }
     routeOptions.handler = gatehouseRedirect
