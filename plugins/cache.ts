@@ -68,7 +68,7 @@ async function cache (fastify: FastifyInstance) {
     for (let round = 0; ; round++) {
       const entry = responses.store.get(primary, request.headers)
       if (entry !== undefined && !refreshing) {
-        const { response, revalidation } = evaluate(entry.policy, entry.policy.responseHeaders() as Headers, asked)
+        const { response, revalidation } = evaluate(entry.policy, asked)
         if (response !== undefined && revalidation === undefined) return answer(request, reply, entry, 'HIT', asked)
         if (response !== undefined || staleAllowed(entry.policy, entry.policy.responseHeaders() as Headers, asked.headers, 'revalidate', settings.staleWhileRevalidate)) {
           // stale-while-revalidate (RFC 5861 §3): answer now, refresh behind it, once per key.

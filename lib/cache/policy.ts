@@ -95,10 +95,11 @@ export function servedHeaders (policy: CachePolicy): Headers {
  * shared cache. RFC 9111 §5.2.2.2 and §5.2.2.8 ask for revalidation only once the response is
  * stale, so such a response is judged again without those two directives while it is fresh.
  */
-export function evaluate (policy: CachePolicy, stored: Headers, req: PolicyRequest): ReturnType<CachePolicy['evaluateRequest']> {
+export function evaluate (policy: CachePolicy, req: PolicyRequest): ReturnType<CachePolicy['evaluateRequest']> {
   const result = policy.evaluateRequest(req)
   if (result.revalidation?.synchronous !== true) return result
-  const cc = cacheControl(stored['cache-control'])
+  // Read only here: responseHeaders() builds a new object each call, and a hit needs it once, to answer.
+  const cc = cacheControl((policy.responseHeaders() as Headers)['cache-control'])
   if (!cc.has('must-revalidate') && !cc.has('proxy-revalidate')) return result
   const lenient = withoutRevalidate(policy)
   return lenient.stale() ? result : lenient.evaluateRequest(req)
