@@ -41,6 +41,8 @@ export function compressibleType (contentType: string, types: string[] | undefin
   if (type === 'text/event-stream') return false
   if (types !== undefined) return types.some(t => t === type || (t.endsWith('/*') && type.startsWith(t.slice(0, -1))))
   if (type.startsWith('text/') || /[+/](?:json|xml)$/.test(type)) return true
+  // mime-db (from 1.53) marks it compressible: not for a proxy, as said above.
+  if (type === 'application/octet-stream') return false
   return mimeDb[type]?.compressible === true
 }
 
