@@ -44,7 +44,7 @@ export const CompressSchema = Type.Union([Type.Literal(false), Closed({
   threshold: Type.Optional(Size),
   encodings: Type.Optional(Type.Array(Type.String())),
   types: Type.Optional(Type.Array(Type.String()))
-})])
+})], { description: 'false, or an object with any of threshold, encodings and types' })
 
 export const ServerSchema = Closed({
   url: Type.String({ pattern: '^https?://[^/?#\\s]+/?$', description: 'an http:// or https:// origin such as "http://127.0.0.1:9001"' }),

@@ -46,7 +46,8 @@ async function compress (fastify: FastifyInstance) {
       routeOptions.compress = false
       return
     }
-    before.set(routeOptions, { onRequest: toArray(routeOptions.onRequest), onSend: toArray(routeOptions.onSend), settings })
+    // Copies: @fastify/compress pushes onto a list the route already has.
+    before.set(routeOptions, { onRequest: [...toArray(routeOptions.onRequest)], onSend: [...toArray(routeOptions.onSend)], settings })
     routeOptions.compress = {
       encodings: settings.encodings,
       // Both decided by ours, once, before @fastify/compress's hook is called at all.
