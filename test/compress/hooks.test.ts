@@ -13,7 +13,7 @@ function hooks (route: RouteOptions): string[] {
   return HOOKS.flatMap(h => toArray(route[h] as Array<{ name: string }> | undefined).map(fn => `${h}:${fn.name}`))
 }
 
-async function gateway (t: Parameters<Parameters<typeof t.test>[1]>[0], compress: Partial<GatehouseConfig>) {
+async function gateway (t: { teardown (fn: () => unknown): void }, compress: Partial<GatehouseConfig>) {
   const b = await startBackend(t, 'b')
   b.handle((req, res) => {
     res.setHeader('content-type', 'text/plain')
