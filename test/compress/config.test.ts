@@ -2,6 +2,7 @@ import t from 'tap'
 import { messageOf } from '../config/message-of'
 import { normalizeConfig } from '../../lib/config'
 import { routeCompress } from '../../lib/config-compress'
+import { routeTableChanged } from '../../lib/route-table'
 
 const base = (): any => ({
   upstreams: { api: { servers: [{ url: 'http://127.0.0.1:9001' }] }, web: { servers: [{ url: 'http://127.0.0.1:9002' }] } },
@@ -59,4 +60,22 @@ t.test('route over upstream over top level, key by key; false turns it off', asy
   const top = base()
   top.compress = false
   t.equal(normalizeConfig(top, { env: {} }).compress, undefined, 'false at the top: the same as none')
+})
+
+t.test('the cache\'s false-or-object union reports an unknown key by its path too', async t => {
+  const c = base()
+  c.routes[2].cache = { maxEntrySzie: '1MB' }
+  const message = messageOf(c)
+  t.match(message, /^ {2}routes\[2\]\.cache\.maxEntrySzie: unknown key \(check its spelling\)$/m)
+  t.equal(message.split('\n').length, 2, 'and nothing else')
+})
+
+t.test('a route\'s compress settings are part of the route table: a reload that changes them asks for a restart', async t => {
+  const a = base()
+  const b = base()
+  b.routes[0].compress = { threshold: 10 }
+  const c = base()
+  c.compress = {}
+  t.ok(routeTableChanged(normalizeConfig(a, { env: {} }).routes, normalizeConfig(b, { env: {} }).routes))
+  t.notOk(routeTableChanged(normalizeConfig(a, { env: {} }).routes, normalizeConfig(c, { env: {} }).routes), 'the top level\'s is not (fixed at start, as the cache\'s)')
 })
