@@ -17,6 +17,7 @@ import sticky from './plugins/sticky'
 import proxyRoutes from './routes/proxy'
 import rateLimit from './plugins/rate-limit'
 import cache from './plugins/cache'
+import compress from './plugins/compress'
 import signals from './plugins/signals'
 import watchConfig from './plugins/watch'
 import fleetSync from './plugins/fleet-sync'
@@ -97,6 +98,8 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(basicAuth)
   // After the policies (a 429 never reads the cache), before the routes it hooks onto.
   await fastify.register(cache)
+  // Encodes answers per client after the cache stored them plain (issue 11); before the routes it hooks onto.
+  await fastify.register(compress)
   await fastify.register(proxyRoutes)
   if (config.admin !== undefined) await fastify.register(admin, config.admin)
   if (config.admin?.sync !== undefined) await fastify.register(fleetSync, { url: config.admin.sync })

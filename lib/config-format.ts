@@ -3,10 +3,17 @@ import type { ErrorObject } from 'ajv'
 /** Turns ajv's JSON pointers into the dotted paths users read in their config. */
 export function formatAjvErrors (errors: ErrorObject[], data: unknown): string[] {
   // A union (anyOf) reports each branch's failure as well; its own message says it better.
-  const unionPaths = new Set(errors.filter(e => e.keyword === 'anyOf').map(e => e.instancePath))
+  const unions = errors.filter(e => e.keyword === 'anyOf')
+  const unionPaths = new Set(unions.map(e => e.instancePath))
+  // Except a union of `false` and an object (cache, compress, rateLimit, basicAuth) given an
+  // object: the object's own errors (an unknown key) say what is wrong; "no branch matched"
+  // and the `false` branch's type error would not.
+  const objectUnions = new Set(unions.filter(e => e.data !== null && typeof e.data === 'object' && !Array.isArray(e.data)).map(e => e.instancePath))
   const out = new Set<string>()
   for (const e of errors) {
-    if (e.keyword !== 'anyOf' && unionPaths.has(e.instancePath)) continue
+    if (objectUnions.has(e.instancePath)) {
+      if (e.keyword === 'anyOf' || e.keyword === 'type' || e.keyword === 'const') continue
+    } else if (e.keyword !== 'anyOf' && unionPaths.has(e.instancePath)) continue
     let path = toDotted(e.instancePath, data)
     let message: string
     switch (e.keyword) {

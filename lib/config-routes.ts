@@ -5,6 +5,7 @@ import { ms } from './config-values'
 import { HTTP_METHODS } from './http-methods'
 import { routeFilters, type RouteDefaults } from './config-filters'
 import { normalizeCacheRule } from './config-cache'
+import { normalizeCompressRule } from './config-compress'
 
 /** The routes with their defaults; an unknown upstream or a stripPrefix that is not a prefix goes to `problems`. */
 export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<string>, global: GatehouseConfig['rateLimit'], problems: string[], defaults: RouteDefaults = { filters: {} }): GatewayRoute[] {
@@ -25,7 +26,8 @@ export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<s
       stripPrefix: r.stripPrefix === undefined ? undefined : r.stripPrefix.replace(/\/+$/, ''),
       rateLimit: routeLimit(r.rateLimit, global),
       ...routeFilters(r, index, defaults, problems),
-      cache: normalizeCacheRule(`routes[${index}].cache`, r.cache, problems)
+      cache: normalizeCacheRule(`routes[${index}].cache`, r.cache, problems),
+      compress: normalizeCompressRule(`routes[${index}].compress`, r.compress, problems)
     }
   })
   checkClashes(normalized, problems)

@@ -38,6 +38,14 @@ const cacheRule = {
 export const CacheRuleSchema = Type.Union([Type.Literal(false), Closed(cacheRule)])
 export const CacheSchema = Type.Union([Type.Literal(false), Closed({ maxSize: Type.Optional(Size), ...cacheRule })])
 
+// Compression (issue 11): the same keys at the top level, per upstream and per route. Encodings
+// and media types are checked in lib/config-compress.ts, which names the item that is wrong.
+export const CompressSchema = Type.Union([Type.Literal(false), Closed({
+  threshold: Type.Optional(Size),
+  encodings: Type.Optional(Type.Array(Type.String())),
+  types: Type.Optional(Type.Array(Type.String()))
+})], { description: 'false, or an object with any of threshold, encodings and types' })
+
 export const ServerSchema = Closed({
   url: Type.String({ pattern: '^https?://[^/?#\\s]+/?$', description: 'an http:// or https:// origin such as "http://127.0.0.1:9001"' }),
   id: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._:@\\[\\]-]+$' })),
@@ -99,6 +107,7 @@ export const UpstreamSchema = Closed({
   healthCheck: Type.Optional(HealthCheckSchema),
   sticky: Type.Optional(StickySchema),
   cache: Type.Optional(CacheRuleSchema),
+  compress: Type.Optional(CompressSchema),
   tls: Type.Optional(UpstreamTlsSchema)
 })
 
@@ -187,7 +196,8 @@ export const RouteSchema = Closed({
   requestHeaders: Type.Optional(HeaderRulesSchema),
   responseHeaders: Type.Optional(HeaderRulesSchema),
   redirect: Type.Optional(RedirectSchema),
-  cache: Type.Optional(CacheRuleSchema)
+  cache: Type.Optional(CacheRuleSchema),
+  compress: Type.Optional(CompressSchema)
 })
 
 // The admin listener and how it is guarded (issue 13).
@@ -213,6 +223,7 @@ export const ConfigSchema = Closed({
   requestHeaders: Type.Optional(HeaderRulesSchema),
   responseHeaders: Type.Optional(HeaderRulesSchema),
   cache: Type.Optional(CacheSchema),
+  compress: Type.Optional(CompressSchema),
   watch: Type.Optional(Type.Boolean()),
   listen: Type.Optional(ListenSchema)
 })
@@ -230,3 +241,4 @@ export type HeaderRulesConfig = Static<typeof HeaderRulesSchema>
 export type SizeValue = Static<typeof Size>
 export type CacheRuleConfig = Static<typeof CacheRuleSchema>
 export type CacheConfig = Static<typeof CacheSchema>
+export type CompressConfig = Static<typeof CompressSchema>

@@ -52,6 +52,8 @@ export interface UpstreamOptions {
   sticky?: StickyOptions
   /** undefined: the top-level cache applies; false: off for this group's routes. */
   cache?: CacheRule | false
+  /** undefined: the top-level compress applies; false: off for this group's routes. */
+  compress?: CompressRule | false
   /** TLS to the servers (`tls`); undefined when the upstream sets none. */
   tls?: UpstreamTls
 }
@@ -81,6 +83,8 @@ export interface GatewayRoute {
   redirect?: RedirectOptions
   /** undefined: the upstream's or the top-level cache applies; false: off for this route. */
   cache?: CacheRule | false
+  /** undefined: the upstream's or the top-level compress applies; false: off for this route. */
+  compress?: CompressRule | false
 }
 
 /**
@@ -125,6 +129,8 @@ export interface NormalizedConfig {
   limits: LimitsOptions
   /** The response cache, when on at the top level; its maxSize bounds the one store all routes share. */
   cache?: CacheOptions
+  /** Response compression, when on at the top level (routes and upstreams may turn it on too). */
+  compress?: CompressRule
   listen: ListenOptions
   /** The directory relative paths in the config (certificates) are read from: the config file's. */
   baseDir: string
@@ -151,6 +157,20 @@ export type CacheRule = Partial<CacheSettings>
 export interface CacheOptions extends CacheRule {
   maxSize: number
 }
+
+export type Encoding = 'br' | 'gzip' | 'deflate'
+
+/** What a compressing route follows (lib/config-compress.ts merges route over upstream over top level). */
+export interface CompressSettings {
+  /** Bytes: a smaller answer (by its content-length, or its size when held whole) is sent as is. */
+  threshold: number
+  /** The codings offered, the server's preference first when the client weighs them equally. */
+  encodings: Encoding[]
+  /** Lower-cased media types (`text/*` for a whole top type); undefined: the built-in compressible check. */
+  types?: string[]
+}
+
+export type CompressRule = Partial<CompressSettings>
 
 export interface AdminOptions {
   port: number

@@ -7,6 +7,7 @@ import {
 } from './config-defaults'
 import { ms, timerMs } from './config-values'
 import { normalizeCacheRule } from './config-cache'
+import { normalizeCompressRule } from './config-compress'
 
 /** One upstream group with every default filled in; what is wrong goes to `problems`, by path. */
 export function normalizeUpstream (name: string, up: UpstreamConfig, problems: string[]): UpstreamOptions {
@@ -39,7 +40,8 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
     },
     healthCheck: up.healthCheck === undefined ? undefined : normalizeHealthCheck(path, up.healthCheck, problems),
     sticky: up.sticky === undefined ? undefined : normalizeSticky(up.sticky),
-    cache: normalizeCacheRule(`${path}.cache`, up.cache, problems)
+    cache: normalizeCacheRule(`${path}.cache`, up.cache, problems),
+    compress: normalizeCompressRule(`${path}.compress`, up.compress, problems)
   }
 }
 

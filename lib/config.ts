@@ -11,6 +11,7 @@ import { cookieSecretOf } from './config-secrets'
 import { normalizeAdmin } from './config-admin'
 import { normalizeUpstream } from './config-upstream'
 import { normalizeCache } from './config-cache'
+import { normalizeCompress } from './config-compress'
 import { normalizeListen, normalizeUpstreamTls, originTlsClashes } from './config-tls'
 import { ms, timerMs } from './config-values'
 import { ConfigError } from './errors'
@@ -47,6 +48,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const cookieSecret = cookieSecretOf(config.cookieSecret, opts.env ?? process.env, upstreams.values(), problems)
   const limits = normalizeLimits(config.limits, problems)
   const cache = normalizeCache(config.cache, problems)
+  const compress = normalizeCompress(config.compress, problems)
   const admin = normalizeAdmin(config.admin, opts.env ?? process.env, problems)
   if (problems.length > 0) throw new ConfigError(problems.join('\n  '))
 
@@ -71,6 +73,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     handleSignals: config.handleSignals ?? opts.handleSignals ?? false,
     limits,
     cache,
+    compress,
     listen,
     baseDir
   }
