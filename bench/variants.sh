@@ -21,7 +21,7 @@ shift $((OPTIND-1))
 w=$(mktemp -d); chmod 755 "$w"; mkdir -p "$w/www"; cp "$peers/small.txt" "$peers/big.bin" "$w/www/"
 for f in backend-body.conf backends.conf; do sed "s|@W@|$w|g" "$peers/$f" > "$w/$f"; done
 out=${BENCH_PEERS_OUT:-$(mktemp -d)}; mkdir -p "$out"; csv=$out/variants-$(date +%Y%m%d-%H%M%S).csv
-echo "round,sut,scenario,rps,p50_ms,p99_ms,rss_kb,cpu_us_per_req,reads_per_req,writes_per_req,bytes_per_read,invol_csw_per_req" > "$csv"
+echo "round,sut,scenario,rps,p50_ms,p99_ms,rss_kb,cpu_us_per_req,reads_per_req,writes_per_req,bytes_per_read,invol_csw_per_req,user_us_per_req,sys_us_per_req" > "$csv"
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -f "$w/backends.pid" ] && kill "$(cat "$w/backends.pid")" 2>/dev/null; sleep 0.3; rm -rf "$w"; }
 trap cleanup EXIT
@@ -31,6 +31,8 @@ to_ms() { local v=$1; case $v in *us) awk "BEGIN{print ${v%us}/1000}";; *ms) ech
 # User + system ticks of the process itself (no children: a Node gateway has none). Read from
 # /proc/PID/stat after the comm field, so a process name with spaces cannot shift the fields.
 ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# user and system ticks apart: the kernel's share (socket copies, loopback TCP) of a request's CPU
+ustime() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12, $13}'; }
 hz=$(getconf CLK_TCK)
 # syscr syscw rchar nonvoluntary_ctxt_switches
 io() { awk '/^syscr/ {r=$2} /^syscw/ {w=$2} /^rchar/ {c=$2} END {printf "%s %s %s ", r, w, c}' "/proc/$1/io"; awk '/nonvoluntary_ctxt_switches/ {print $2}' "/proc/$1/status"; }
@@ -54,16 +56,17 @@ for r in $(seq "$rounds"); do
     for sc in $scen; do
       args=(-t1 -d"${dur}s" --latency) url=http://127.0.0.1:18000
       case $sc in small) args+=(-c64); url+=/;; big) args+=(-c16); url+=/big;; post) args+=(-c64 -s "$peers/post.lua");; esac
-      t0=$(ticks "$pid"); io0=$(io "$pid")
+      t0=$(ticks "$pid"); io0=$(io "$pid"); us0=$(ustime "$pid")
       taskset -c 1 wrk "${args[@]}" "$url" > "$w/wrk.out" 2>&1
-      t1=$(ticks "$pid"); io1=$(io "$pid")
+      t1=$(ticks "$pid"); io1=$(io "$pid"); us1=$(ustime "$pid")
       errs=$(grep -E "Non-2xx|Socket errors" "$w/wrk.out" | tr '\n' ' '); [ -n "$errs" ] && echo "  note $name $sc: $errs" >&2
       rps=$(awk '/Requests\/sec/ {print $2}' "$w/wrk.out"); reqs=$(awk '/requests in/ {print $1}' "$w/wrk.out")
       p50=$(to_ms "$(awk '$1=="50%" {print $2}' "$w/wrk.out")"); p99=$(to_ms "$(awk '$1=="99%" {print $2}' "$w/wrk.out")")
       rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
       cpu=$(awk -v a="$t0" -v b="$t1" -v n="${reqs:-0}" -v hz="$hz" 'BEGIN { if (n > 0) printf "%.1f", (b - a) * 1e6 / hz / n; else print "NA" }')
       sys=$(echo "$io0 $io1" | awk -v n="${reqs:-0}" '{ if (n > 0 && $5 > $1) printf "%.2f,%.2f,%.0f,%.3f", ($5-$1)/n, ($6-$2)/n, ($7-$3)/($5-$1), ($8-$4)/n; else print "NA,NA,NA,NA" }')
-      echo "$r,$name,$sc,$rps,$p50,$p99,$rss,$cpu,$sys" | tee -a "$csv"
+      us=$(echo "$us0 $us1" | awk -v n="${reqs:-0}" -v hz="$hz" '{ if (n > 0) printf "%.1f,%.1f", ($3-$1)*1e6/hz/n, ($4-$2)*1e6/hz/n; else print "NA,NA" }')
+      echo "$r,$name,$sc,$rps,$p50,$p99,$rss,$cpu,$sys,$us" | tee -a "$csv"
     done
     echo "$r,$name,idle-rss-kb,$idle" >> "$out/idle.txt"
     kill "$pid"; wait "$pid" 2>/dev/null; pid=
