@@ -19,7 +19,7 @@ while getopts "r:d:s:" o; do case $o in r) rounds=$OPTARG;; d) dur=$OPTARG;; s) 
 shift $((OPTIND-1))
 (($#)) || { echo "usage: variants.sh [-r N] [-d S] [-s scenarios] NAME=DIR:CONFIG ..." >&2; exit 2; }
 w=$(mktemp -d); chmod 755 "$w"; mkdir -p "$w/www"; cp "$peers/small.txt" "$peers/big.bin" "$w/www/"
-for f in backend-body.conf backends.conf; do sed "s|@W@|$w|g" "$peers/$f" > "$w/$f"; done
+for f in backend-body.conf backends.conf sut/nginx.conf; do sed "s|@W@|$w|g" "$peers/$f" > "$w/${f##*/}"; done
 out=${BENCH_PEERS_OUT:-$(mktemp -d)}; mkdir -p "$out"; csv=$out/variants-$(date +%Y%m%d-%H%M%S).csv
 echo "round,sut,scenario,rps,p50_ms,p99_ms,rss_kb,cpu_us_per_req,reads_per_req,writes_per_req,bytes_per_read,invol_csw_per_req,user_us_per_req,sys_us_per_req" > "$csv"
 pid=
@@ -40,7 +40,9 @@ for r in $(seq "$rounds"); do
   for v in "$@"; do
     name=${v%%=*} spec=${v#*=}; dir=${spec%%:*} cfg=${spec#*:}; level=warn
     case $cfg in *:*) level=${cfg#*:}; cfg=${cfg%%:*};; esac
-    if [ "$dir" = node ]; then
+    if [ "$dir" = nginx ]; then
+      taskset -c 0 nginx -c "$w/nginx.conf" -p "$w" -g 'daemon off;' > "$w/sut.log" 2>&1 &
+    elif [ "$dir" = node ]; then
       [ -f "$cfg" ] || cfg=$peers/sut/$cfg
       (cd "$here/.." && exec taskset -c 0 node "$cfg") > "$w/sut.log" 2>&1 &
     else
@@ -51,6 +53,8 @@ for r in $(seq "$rounds"); do
     pid=$!
     up=0; for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:18000/ && { up=1; break; }; sleep 0.1; done
     if [ $up = 0 ]; then echo "$name did not start: $(tail -3 "$w/sut.log")" >&2; kill "$pid"; wait "$pid" 2>/dev/null; pid=; continue; fi
+    # nginx: its one worker does the work (the master only waits); measured instead of the master.
+    [ "$dir" = nginx ] && { main=$pid; pid=$(pgrep -P "$main" | head -1); }
     idle=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
     taskset -c 1 wrk -t1 -c64 -d2s http://127.0.0.1:18000/ > /dev/null 2>&1
     for sc in $scen; do
@@ -69,6 +73,7 @@ for r in $(seq "$rounds"); do
       echo "$r,$name,$sc,$rps,$p50,$p99,$rss,$cpu,$sys,$us" | tee -a "$csv"
     done
     echo "$r,$name,idle-rss-kb,$idle" >> "$out/idle.txt"
+    [ "$dir" = nginx ] && pid=$main
     kill "$pid"; wait "$pid" 2>/dev/null; pid=
     sleep 0.5
   done
