@@ -16,12 +16,8 @@ import healthCheck from './plugins/health-check'
 import sticky from './plugins/sticky'
 import proxyRoutes from './routes/proxy'
 import rateLimit from './plugins/rate-limit'
-import cache from './plugins/cache'
-import compress from './plugins/compress'
 import signals from './plugins/signals'
 import watchConfig from './plugins/watch'
-import fleetSync from './plugins/fleet-sync'
-import admin from './plugins/admin'
 import strictHttp from './plugins/strict-http'
 import filters, { basicAuth } from './plugins/filters'
 import frontTls from './plugins/front-tls'
@@ -30,6 +26,8 @@ import insecureUpstreams from './plugins/insecure-upstreams'
 import { cliServerOptions, serverMismatch, serverOptions, type GatehouseServerOptions } from './lib/server-options'
 import type { Gatehouse as GatehouseDecorator } from './plugins/upstreams'
 import { ConfigSchema } from './lib/config-schema'
+import { routeCache } from './lib/config-cache'
+import { routeCompress } from './lib/config-compress'
 
 // Options Fastify itself adds to every plugin's options, and Gatehouse's own `baseDir` (where
 // relative certificate paths are read from, as in serverOptions); they are not part of the config.
@@ -97,12 +95,15 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(rateLimit, { config })
   await fastify.register(basicAuth)
   // After the policies (a 429 never reads the cache), before the routes it hooks onto.
-  await fastify.register(cache)
-  // Encodes answers per client after the cache stored them plain (issue 11); before the routes it hooks onto.
-  await fastify.register(compress)
+  // The cache, the admin console and fleet sync are loaded only when the config uses them:
+  // their modules (prom-client, ioredis, http-cache-semantics, lru-cache) cost memory (issue 9).
+  if (config.routes.some(r => routeCache(config, r) !== undefined)) await fastify.register(import('./plugins/cache'))
+  // Encodes answers per client after the cache stored them plain (issue 11); before the routes
+  // it hooks onto, and loaded (with @fastify/compress and zlib's streams) only when some route compresses.
+  if (config.routes.some(r => routeCompress(config, r) !== undefined)) await fastify.register(import('./plugins/compress'))
   await fastify.register(proxyRoutes)
-  if (config.admin !== undefined) await fastify.register(admin, config.admin)
-  if (config.admin?.sync !== undefined) await fastify.register(fleetSync, { url: config.admin.sync })
+  if (config.admin !== undefined) await fastify.register(import('./plugins/admin'), config.admin)
+  if (config.admin?.sync !== undefined) await fastify.register(import('./plugins/fleet-sync'), { url: config.admin.sync })
   if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })
   // Issue 13; fixed at start like the routes. Without a file (config passed as options) there is nothing to watch.
   if (config.watch && file !== undefined) await fastify.register(watchConfig, { file })

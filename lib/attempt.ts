@@ -5,6 +5,8 @@ import { gatewayError, neverSent } from './attempt-failure'
 import { NoServerAvailableError } from './errors'
 import { QUEUE_TIMEOUT_CODE } from './origin-pools'
 
+const NONE: readonly Backend[] = Object.freeze([])
+
 /** What the request could survive being sent again with, decided by the caller who knows the body. */
 export interface Resend {
   /** The request can go out again if none of it was sent (the body is held, or still unread). */
@@ -30,12 +32,17 @@ export interface Failure {
  * (never a server twice, the retry budget, what may be replayed) live in one place.
  */
 export class Attempt {
-  /** Servers this request failed on, in order. */
-  readonly tried: Backend[] = []
+  /** Servers this request failed on, in order; the array only once one failed (most requests never do). */
+  private failedOn: Backend[] | undefined = undefined
   /** The server of the current (or last) attempt. */
   backend: Backend | null = null
   private lastError: Error | null = null
   private inflight = false
+
+  /** Servers this request failed on, in order. */
+  get tried (): readonly Backend[] {
+    return this.failedOn ?? NONE
+  }
 
   constructor (readonly upstream: Upstream, private readonly source: KeySource, private readonly preferred: string | null) {
     upstream.budget.recordRequest()
@@ -44,7 +51,7 @@ export class Attempt {
   /** Picks a server not yet tried (the sticky hint first, while it is ready) and books it in flight; undefined when none is left. */
   next (): Backend | undefined {
     const preferred = this.preferred === null ? undefined : this.upstream.backends.get(this.preferred)
-    const backend = this.upstream.select(this.source, { tried: this.tried, preferred })
+    const backend = this.upstream.select(this.source, { tried: this.failedOn, preferred })
     if (backend === undefined) return undefined
     this.backend = backend
     this.inflight = true
@@ -75,11 +82,12 @@ export class Attempt {
     let ejected = false
     if (code === QUEUE_TIMEOUT_CODE) this.upstream.queueTimeouts++
     else ejected = this.upstream.attemptFailed(backend, Date.now())
-    this.tried.push(backend)
+    const tried = this.failedOn ??= []
+    tried.push(backend)
     const error = gatewayError(code, this.upstream.name)
     this.lastError = error
     const safe = neverSent(code) ? resend.ifNotSent : resend.ifSent
-    return { retry: safe && this.upstream.mayRetry(this.tried.length), error, ejected }
+    return { retry: safe && this.upstream.mayRetry(tried.length), error, ejected }
   }
 
   /** The current attempt never left (the request was refused on the way out): as if the server had not been chosen. */

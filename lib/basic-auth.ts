@@ -1,4 +1,7 @@
-import bcrypt from 'bcryptjs'
+import type bcryptjs from 'bcryptjs'
+
+// bcryptjs is loaded at the first check: a gateway without basic auth never loads it (issue 9).
+let bcrypt: typeof bcryptjs | undefined
 import { createHash } from 'node:crypto'
 
 // A bcrypt hash as bcryptjs and htpasswd -B write it: $2a$, $2b$ or $2y$, a two-digit cost, 53 characters of salt and hash.
@@ -33,6 +36,7 @@ export class BasicAuth {
     const hash = this.users.get(credentials.user)
     // bcryptjs compares the computed hash with the stored one in constant time; an unknown
     // user is checked against a dummy hash so that it costs the same.
+    bcrypt ??= (await import('bcryptjs')).default
     const ok = await bcrypt.compare(credentials.password, hash ?? DUMMY_HASH)
     if (!ok || hash === undefined) return null
     if (this.verified.size >= CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string)

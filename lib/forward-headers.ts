@@ -12,7 +12,8 @@ export type Headers = Record<string, string | string[] | number | undefined>
  */
 export function withoutHopByHop (headers: Headers): Headers {
   const connection = headers.connection
-  const named = connection === undefined ? undefined : connectionNames(connection)
+  // `keep-alive`, what nearly every backend answer says, names only a header DROPPED has already.
+  const named = connection === undefined || connection === 'keep-alive' ? undefined : connectionNames(connection)
   const out: Headers = {}
   for (const name in headers) {
     const value = headers[name]

@@ -75,7 +75,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       }
       entry.pool.request(opts, (err, data) => {
         if (err !== null) release()
-        else data.body.once('close', release)
+        else data.body.on('close', release)
         cb(err, data)
       })
     }, () => {

@@ -37,6 +37,20 @@ export function watchReceive (body: Readable, ms: number, onStall: () => void): 
  * (a slow backend, a quiet event stream) is not paused, so its wait is not counted.
  */
 export function watchSend (source: Readable, ms: number, onStall: () => void): void {
+  // Most answers never pause (a small body fits the socket at once): one listener until the
+  // first pause, and the timer and its listeners only from then on (issue 9: ≈4 listeners
+  // added and removed, a timer object and three closures less per request).
+  const onPause = (): void => {
+    source.removeListener('pause', onPause)
+    // unpipe() pauses a source that has ended or failed: nothing is left to watch then.
+    if (source.readableEnded || source.destroyed) return
+    watchPaused(source, ms, onStall)
+  }
+  source.on('pause', onPause)
+}
+
+/** The send watch proper, from a pause of `source` on: the timer runs now, and between later pauses and resumes. */
+function watchPaused (source: Readable, ms: number, onStall: () => void): void {
   const timer = new Deadline(ms, () => {
     done()
     onStall()
@@ -48,6 +62,7 @@ export function watchSend (source: Readable, ms: number, onStall: () => void): v
     source.removeListener('pause', start).removeListener('resume', stop).removeListener('end', done).removeListener('close', done)
   }
   source.on('pause', start).on('resume', stop).once('end', done).once('close', done)
+  start()
 }
 
 /** A timer that runs only between start() and stop(), at most one at a time. */

@@ -21,19 +21,27 @@ async function accessLog (fastify: FastifyInstance) {
         upstream.latency.observe(reply.elapsedTime)
       }
       // The instance logger: the route's own logger is held at "warn" (see routes/proxy.ts).
-      fastify.log.info({
-        reqId: request.id,
-        upstream: route.upstream,
-        server: request.backend?.id,
-        status: reply.statusCode,
-        responseTime: reply.elapsedTime,
-        requestId: request.requestId,
-        reason: request.refusal ?? undefined
-      }, outcome(request, reply, route))
+      // Its fields are gathered only when the line is written (not at the usual "warn" of a busy gateway).
+      if (infoEnabled(fastify.log as { isLevelEnabled?: (level: string) => boolean })) {
+        fastify.log.info({
+          reqId: request.id,
+          upstream: route.upstream,
+          server: request.backend?.id,
+          status: reply.statusCode,
+          responseTime: reply.elapsedTime,
+          requestId: request.requestId,
+          reason: request.refusal ?? undefined
+        }, outcome(request, reply, route))
+      }
       done()
     }
     routeOptions.onResponse = [...toArray(routeOptions.onResponse), log]
   })
+}
+
+/** pino's check; a custom logger without one (Fastify does not ask for it) gets every line. */
+function infoEnabled (log: { isLevelEnabled?: (level: string) => boolean }): boolean {
+  return typeof log.isLevelEnabled !== 'function' || log.isLevelEnabled('info')
 }
 
 /** A filter's refusal (its reason on the line), a redirect route's answer, or a proxied request. */

@@ -85,7 +85,8 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
     request[kAttempt] = attempt
     request[kPath] = path
     ;(this.raw as RawWithAttempt)[kAttempt] = attempt
-    this.raw.once('close', releaseOnClose)
+    // `on`, not `once`: a response closes once, and release() is safe to call twice anyway.
+    this.raw.on('close', releaseOnClose)
     send(this, request, attempt)
   })
 }
@@ -107,18 +108,12 @@ function send (reply: ProxyReply, request: GatewayRequest, attempt: Attempt): vo
     request[kSource] ??= body
     body = request.body = new BodyView(request[kSource])
   }
-  const hooks: FastifyReplyFromHooks = {
-    getUpstream: upstreamOf,
-    rewriteRequestHeaders,
-    rewriteHeaders,
-    onResponse,
-    onError,
-    retryDelay: noRetry,
-    timeout: attempt.upstream.options.timeouts.response,
-    // reply-from would JSON-encode a Buffer body of a JSON request; handing it over as an
-    // explicit body with the client's own content type sends the bytes unchanged.
-    ...(held ? { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' } : undefined)
-  }
+  const timeout = attempt.upstream.options.timeouts.response
+  // reply-from would JSON-encode a Buffer body of a JSON request; handing it over as an
+  // explicit body with the client's own content type sends the bytes unchanged.
+  const hooks: FastifyReplyFromHooks = held
+    ? { ...hooksFor(timeout), body, contentType: request.headers['content-type'] ?? 'application/octet-stream' }
+    : hooksFor(timeout)
   try {
     reply.from(request[kPath], hooks)
   } catch (err) {
@@ -132,6 +127,21 @@ function send (reply: ProxyReply, request: GatewayRequest, attempt: Attempt): vo
 }
 
 type Hook<K extends keyof FastifyReplyFromHooks> = NonNullable<FastifyReplyFromHooks[K]>
+
+// One hooks object per response timeout, shared by every request without a held body: reply-from
+// only reads it (it writes `contentType` only into an options object that has a body and none).
+const sharedHooks = new Map<number, FastifyReplyFromHooks>()
+
+function hooksFor (timeout: number): FastifyReplyFromHooks {
+  let hooks = sharedHooks.get(timeout)
+  if (hooks === undefined) {
+    hooks = Object.freeze({ getUpstream: upstreamOf, rewriteRequestHeaders, rewriteHeaders, onResponse, onError, retryDelay: noRetry, timeout })
+    // A handful of distinct timeouts in any config; a reload may bring new ones, never many.
+    if (sharedHooks.size > 64) sharedHooks.clear()
+    sharedHooks.set(timeout, hooks)
+  }
+  return hooks
+}
 
 // reply-from calls these with the Fastify request; they are shared by every request.
 const upstreamOf: Hook<'getUpstream'> = request => {

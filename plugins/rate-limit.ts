@@ -1,11 +1,9 @@
 import fp from 'fastify-plugin'
-import fastifyRateLimit, { type RateLimitOptions, type RateLimitPluginOptions } from '@fastify/rate-limit'
+import type { RateLimitOptions, RateLimitPluginOptions } from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import type Redis from 'ioredis'
 import { DEFAULT_RATE_LIMIT, type NormalizedConfig, type RouteLimit } from '../lib/config'
 import { RateLimitedError } from '../lib/errors'
-import { compileRateLimitKey } from '../lib/rate-limit-key'
-import { createRedisClient, redisLimitStore, RedisAvailability } from '../lib/redis-limit-store'
 
 export interface RateLimitPluginConfig {
   config: NormalizedConfig
@@ -19,6 +17,10 @@ export interface RateLimitPluginConfig {
 async function rateLimit (fastify: FastifyInstance, { config }: RateLimitPluginConfig) {
   const global = config.rateLimit
   if (global === undefined && !config.routes.some(r => r.rateLimit !== undefined && r.rateLimit !== false)) return
+  // Loaded only for a config that limits: a gateway without a limit never loads them (issue 9).
+  const { default: fastifyRateLimit } = await import('@fastify/rate-limit')
+  const { compileRateLimitKey } = await import('../lib/rate-limit-key')
+  const toPluginLimit = (limit: RouteLimit): RateLimitOptions => ({ max: limit.max, timeWindow: limit.timeWindow, keyGenerator: compileRateLimitKey(limit.key) })
 
   // @fastify/rate-limit decides per route in its own onRoute hook, from
   // routeOptions.config.rateLimit. Hooks run in the order they were added, so this one,
@@ -50,6 +52,7 @@ async function rateLimit (fastify: FastifyInstance, { config }: RateLimitPluginC
   }
 
   if (global?.redis !== undefined) {
+    const { createRedisClient, redisLimitStore, RedisAvailability } = await import('../lib/redis-limit-store')
     const redis = createRedisClient(global.redis)
     const availability = new RedisAvailability(fastify.log, redisAddress(global.redis), global.failClosed)
     availability.watch(redis)
@@ -68,10 +71,6 @@ async function rateLimit (fastify: FastifyInstance, { config }: RateLimitPluginC
   }
 
   await fastify.register(fastifyRateLimit, options)
-}
-
-function toPluginLimit (limit: RouteLimit): RateLimitOptions {
-  return { max: limit.max, timeWindow: limit.timeWindow, keyGenerator: compileRateLimitKey(limit.key) }
 }
 
 /** host:port only: a redis:// URL may carry a password, which must not reach the logs. */
