@@ -4,6 +4,7 @@ import { DEFAULT_CACHE } from './config-defaults'
 import { parseDuration } from './duration'
 import { parseSize } from './size'
 import { timerMs } from './config-values'
+import { layered } from './config-layers'
 
 /** The top-level `cache`: undefined when absent or false (routes and upstreams may still turn it on). */
 export function normalizeCache (cache: CacheConfig | undefined, problems: string[]): CacheOptions | undefined {
@@ -26,21 +27,17 @@ export function normalizeCacheRule (path: string, rule: CacheRuleConfig | undefi
   return out
 }
 
-/**
- * What a route caches with, or undefined when it does not: the route's own rule over its
- * upstream's over the top level's, key by key. `false` on the route turns it off whatever the
- * others say; `false` on the upstream turns it off unless the route has a rule of its own.
- */
+/** What a route caches with, or undefined when it does not (lib/config-layers.ts says how the three levels merge). */
 export function routeCache (config: Pick<NormalizedConfig, 'cache' | 'upstreams'>, route: GatewayRoute): CacheSettings | undefined {
   // A redirect route answers without a backend: nothing to cache.
   if (route.upstream === undefined) return undefined
-  const own = route.cache
-  const group = config.upstreams.get(route.upstream)?.cache
-  if (own === false) return undefined
-  if (own === undefined && group === false) return undefined
-  if (own === undefined && group === undefined && config.cache === undefined) return undefined
-  const { maxSize, ...top } = config.cache ?? { maxSize: 0 }
-  return { ...DEFAULT_CACHE_SETTINGS, ...top, ...(group === false ? undefined : group), ...own }
+  let top: CacheRule | undefined
+  if (config.cache !== undefined) {
+    const { maxSize: _top, ...rule } = config.cache
+    top = rule
+  }
+  const rule = layered(top, config.upstreams.get(route.upstream)?.cache, route.cache)
+  return rule === undefined ? undefined : { ...DEFAULT_CACHE_SETTINGS, ...rule }
 }
 
 /** Bytes the one store may hold: the top level's maxSize, or the default when only routes or upstreams turn the cache on. */

@@ -2,6 +2,7 @@ import type { CompressConfig } from './config-schema'
 import type { CompressRule, CompressSettings, Encoding, GatewayRoute, NormalizedConfig } from './config-types'
 import { DEFAULT_COMPRESS } from './config-defaults'
 import { parseSize } from './size'
+import { layered } from './config-layers'
 
 const ENCODINGS: readonly Encoding[] = ['br', 'gzip', 'deflate']
 /** type/subtype or type/*, as RFC 9110 §8.3.1 spells a media type (tokens), without parameters. */
@@ -26,20 +27,12 @@ export function normalizeCompress (rule: CompressConfig | undefined, problems: s
   return out === false ? undefined : out
 }
 
-/**
- * What a route compresses with, or undefined when it does not: the route's keys over its
- * upstream's over the top level's, as for the cache (lib/config-cache.ts). `false` on the route
- * turns it off whatever the others say; `false` on the upstream unless the route has its own.
- */
+/** What a route compresses with, or undefined when it does not (lib/config-layers.ts says how the three levels merge). */
 export function routeCompress (config: Pick<NormalizedConfig, 'compress' | 'upstreams'>, route: GatewayRoute): CompressSettings | undefined {
   // A redirect route answers itself, with no body worth encoding.
   if (route.upstream === undefined) return undefined
-  const own = route.compress
-  const group = config.upstreams.get(route.upstream)?.compress
-  if (own === false) return undefined
-  if (own === undefined && group === false) return undefined
-  if (own === undefined && group === undefined && config.compress === undefined) return undefined
-  return { ...DEFAULT_COMPRESS, ...config.compress, ...(group === false ? undefined : group), ...own }
+  const rule = layered(config.compress, config.upstreams.get(route.upstream)?.compress, route.compress)
+  return rule === undefined ? undefined : { ...DEFAULT_COMPRESS, ...rule }
 }
 
 function encodings (path: string, list: string[], problems: string[]): Encoding[] {

@@ -1,8 +1,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import type { ServerResponse } from 'node:http'
 import { startBackend, startGateway, call } from '../helper'
-import { rawClient, track, within, type BackendRequestLog } from '../limits/support'
+import { rawClient, streamBytes, track, within, type BackendRequestLog } from '../limits/support'
 import { waitFor } from '../wait'
 
 // 64 MiB of text that gzip leaves at about three quarters of its size (base64 of random bytes,
@@ -11,29 +10,13 @@ import { waitFor } from '../wait'
 const LARGE = 64 * 1024 * 1024
 const CHUNK = Buffer.from(randomBytes(48 * 1024).toString('base64'))
 
-function streamText (res: ServerResponse, total: number): void {
-  let sent = 0
-  const pump = (): void => {
-    while (sent < total && !res.destroyed) {
-      sent += CHUNK.length
-      if (!res.write(CHUNK)) {
-        res.once('drain', pump)
-        return
-      }
-    }
-    if (!res.destroyed) res.end()
-  }
-  res.writeHead(200, { 'content-type': 'text/plain' })
-  pump()
-}
-
 t.test('a client that stops reading an encoded answer is still cut after sendTimeout, its backend request aborted', async t => {
   const b = await startBackend(t, 'b')
   const logs: BackendRequestLog[] = []
   b.handle((req, res) => {
     if (req.url === '/large') {
       logs.push(track(req, res))
-      streamText(res, LARGE)
+      streamBytes(res, LARGE, { chunk: CHUNK, headers: { 'content-type': 'text/plain' } })
     } else {
       res.end('small')
     }

@@ -52,9 +52,12 @@ export function track (req: IncomingMessage, res: ServerResponse): BackendReques
   return log
 }
 
-/** Writes `total` bytes to a backend response in 64 KiB chunks, honouring backpressure. */
-export function streamBytes (res: ServerResponse, total: number): void {
-  const chunk = Buffer.alloc(64 * 1024, 'x')
+/**
+ * Writes `total` bytes to a backend response, `chunk` at a time (64 KiB of `x` unless given),
+ * honouring backpressure; `headers` replace the default binary type with its length.
+ */
+export function streamBytes (res: ServerResponse, total: number, opts: { chunk?: Buffer, headers?: Record<string, string> } = {}): void {
+  const chunk = opts.chunk ?? Buffer.alloc(64 * 1024, 'x')
   let sent = 0
   const pump = (): void => {
     while (sent < total && !res.destroyed) {
@@ -66,6 +69,6 @@ export function streamBytes (res: ServerResponse, total: number): void {
     }
     if (!res.destroyed) res.end()
   }
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) })
+  res.writeHead(200, opts.headers ?? { 'content-type': 'application/octet-stream', 'content-length': String(total) })
   pump()
 }
