@@ -3,6 +3,12 @@ import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { once } from 'node:events'
 
+/**
+ * fastify-cli reads `-p 0` as no port (`opts.port || process.env.PORT || 3000`): every gateway
+ * would bind 3000, and test files running side by side would collide. PORT=0 is the ephemeral port.
+ */
+export const EPHEMERAL_PORT = { PORT: '0' }
+
 type Test = { teardown (fn: () => unknown): void }
 
 export interface Launched {

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { launch } from '../command/launch'
+import { EPHEMERAL_PORT, launch } from '../command/launch'
 
 const ROOT = resolve(__dirname, '..', '..')
 const CLI = join(ROOT, 'node_modules', 'fastify-cli', 'cli.js')
@@ -33,7 +33,7 @@ export function writeConfig (config: unknown): string {
  */
 export async function startStandalone (t: Test, configFile: string, opts: { waitListening?: boolean } = {}): Promise<Standalone> {
   const gw = launch(t, process.execPath, [CLI, 'start', '-l', 'info', '-a', '127.0.0.1', '-p', '0', APP], {
-    env: { GATEHOUSE_CONFIG: configFile, FASTIFY_CLOSE_GRACE_DELAY: '' }
+    env: { GATEHOUSE_CONFIG: configFile, FASTIFY_CLOSE_GRACE_DELAY: '', ...EPHEMERAL_PORT }
   })
   const url = opts.waitListening === false ? '' : (await gw.listening()).url
   return { child: gw.child, url, logs: gw.logs, waitForLog: gw.waitForLog, exited: gw.exited, stderr: gw.stderr }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { launch } from '../command/launch'
+import { EPHEMERAL_PORT, launch } from '../command/launch'
 import { slowBackend } from '../command/slow-backend'
 import { startBackend } from '../helper'
 import { makeCerts } from './certs'
@@ -27,7 +27,7 @@ t.test('under `fastify start -o`: HTTPS from the config alone; SIGHUP rotates th
     listen: { tls: { cert: 'site.pem', key: 'site-key.pem' }, http2: true }
   }))
   const gw = launch(t, process.execPath, [CLI, 'start', '-o', '-l', 'info', '-a', '127.0.0.1', '-p', '0', APP], {
-    env: { GATEHOUSE_CONFIG: file, FASTIFY_CLOSE_GRACE_DELAY: '' }
+    env: { GATEHOUSE_CONFIG: file, FASTIFY_CLOSE_GRACE_DELAY: '', ...EPHEMERAL_PORT }
   })
   const { url, pid } = await gw.listening()
   t.match(url, /^https:\/\/127\.0\.0\.1:\d+$/, 'fastify-cli serves https from the options dist/app.js exports')
@@ -98,7 +98,7 @@ t.test('listen.tls under `fastify start` without -o: exit 1 saying to add -o, ra
     routes: [{ match: { path: '/*' }, upstream: 'u' }],
     listen: { tls: { cert: 'site.pem', key: 'site-key.pem' } }
   }))
-  const gw = launch(t, process.execPath, [CLI, 'start', '-l', 'info', '-a', '127.0.0.1', '-p', '0', APP], { env: { GATEHOUSE_CONFIG: file } })
+  const gw = launch(t, process.execPath, [CLI, 'start', '-l', 'info', '-a', '127.0.0.1', '-p', '0', APP], { env: { GATEHOUSE_CONFIG: file, ...EPHEMERAL_PORT } })
   t.equal((await gw.exited).code, 1)
   t.match(gw.stderr(), 'listen.tls: the server was created without TLS. Under fastify start add -o')
 })
