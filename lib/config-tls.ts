@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { X509Certificate, createPrivateKey } from 'node:crypto'
 import { isAbsolute, resolve } from 'node:path'
 import type { ListenConfig, UpstreamTlsConfig } from './config-schema'
-import type { CertPair, FrontTls, ListenOptions, UpstreamTls } from './config-types'
+import type { CertPair, FrontTls, ListenOptions, UpstreamOptions, UpstreamTls } from './config-types'
 import { DEFAULT_REJECT_UNAUTHORIZED, DEFAULT_TLS_MIN_VERSION } from './config-defaults'
 
 // TLS settings of the config (issue 10): certificate files are read here, at load and at every
@@ -57,6 +57,17 @@ export function normalizeUpstreamTls (path: string, tls: UpstreamTlsConfig | und
     }
   }
   return out
+}
+
+/** The files of an upstream's `tls`, as absolute paths; undefined when it names none. */
+export function upstreamTlsFiles (tls: UpstreamTlsConfig | undefined, baseDir: string): UpstreamOptions['tlsFiles'] {
+  if (tls === undefined) return undefined
+  const files: NonNullable<UpstreamOptions['tlsFiles']> = {}
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const file = tls[k]
+    if (file !== undefined) files[k] = resolve(baseDir, file)
+  }
+  return Object.keys(files).length === 0 ? undefined : files
 }
 
 /** Reads a certificate and its key and checks that the key is the certificate's. */

@@ -1,4 +1,4 @@
-import type { UpstreamConfig } from './config-schema'
+import type { GatehouseConfig, RouteConfig, UpstreamConfig } from './config-schema'
 import type { HeaderRules } from './header-rules'
 
 // The config after validation and defaults: what the rest of Gatehouse reads.
@@ -56,6 +56,11 @@ export interface UpstreamOptions {
   compress?: CompressRule | false
   /** TLS to the servers (`tls`); undefined when the upstream sets none. */
   tls?: UpstreamTls
+  /**
+   * The files `tls` was read from, resolved against the config's directory: `tls` holds their
+   * PEM text only, and GET /config gives back paths (and never the client key's content).
+   */
+  tlsFiles?: { ca?: string, cert?: string, key?: string }
 }
 
 /** A rate limit as a route applies it: named apart from @fastify/rate-limit's RateLimitOptions. */
@@ -134,6 +139,21 @@ export interface NormalizedConfig {
   listen: ListenOptions
   /** The directory relative paths in the config (certificates) are read from: the config file's. */
   baseDir: string
+  /** The filters and header rules of each level as written (see WrittenFilters). */
+  written: WrittenFilters
+}
+
+type FilterKeys = 'filters' | 'requestHeaders' | 'responseHeaders'
+
+/**
+ * A route's filters and header rules are its own merged over the top-level defaults, so the
+ * merged values cannot say which level gave what. GET /config gives back each level as written
+ * (lib/config-export.ts): loaded again, the merge comes out the same.
+ */
+export interface WrittenFilters {
+  top: Pick<GatehouseConfig, FilterKeys>
+  /** By route index. */
+  routes: Array<Pick<RouteConfig, FilterKeys>>
 }
 
 export interface LimitsOptions {

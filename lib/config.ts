@@ -12,7 +12,7 @@ import { normalizeAdmin } from './config-admin'
 import { normalizeUpstream } from './config-upstream'
 import { normalizeCache } from './config-cache'
 import { normalizeCompress } from './config-compress'
-import { normalizeListen, normalizeUpstreamTls, originTlsClashes } from './config-tls'
+import { normalizeListen, normalizeUpstreamTls, originTlsClashes, upstreamTlsFiles } from './config-tls'
 import { ms, timerMs } from './config-values'
 import { ConfigError } from './errors'
 
@@ -40,7 +40,11 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   // Certificate paths are relative to the config file (issue 10); to the working directory without one.
   const baseDir = opts.baseDir ?? process.cwd()
   for (const [name, up] of Object.entries(config.upstreams)) {
-    upstreams.set(name, { ...normalizeUpstream(name, up, problems), tls: normalizeUpstreamTls(`upstreams.${name}`, up.tls, baseDir, problems) })
+    upstreams.set(name, {
+      ...normalizeUpstream(name, up, problems),
+      tls: normalizeUpstreamTls(`upstreams.${name}`, up.tls, baseDir, problems),
+      tlsFiles: upstreamTlsFiles(up.tls, baseDir)
+    })
   }
   originTlsClashes(upstreams.values(), problems)
   const listen = normalizeListen(config.listen, baseDir, problems)
@@ -75,8 +79,19 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     cache,
     compress,
     listen,
-    baseDir
+    baseDir,
+    written: writtenFilters(config)
   }
+}
+
+/** Copies, so that a caller changing its config object later does not change what GET /config says. */
+function writtenFilters (config: GatehouseConfig): NormalizedConfig['written'] {
+  const pick = (level: Pick<GatehouseConfig, 'filters' | 'requestHeaders' | 'responseHeaders'>): typeof level => structuredClone({
+    ...(level.filters !== undefined && { filters: level.filters }),
+    ...(level.requestHeaders !== undefined && { requestHeaders: level.requestHeaders }),
+    ...(level.responseHeaders !== undefined && { responseHeaders: level.responseHeaders })
+  })
+  return { top: pick(config), routes: config.routes.map(pick) }
 }
 
 function normalizeLimits (limits: GatehouseConfig['limits'], problems: string[]): LimitsOptions {
