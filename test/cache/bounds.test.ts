@@ -36,7 +36,7 @@ t.test('a body over maxEntrySize passes through, whole, and is not stored', asyn
   t.equal(gw.cache.store.entries, 0)
 })
 
-t.test('memory stays flat while a few hundred MiB of a cacheable-looking but too large body streams', async t => {
+t.test('memory stays flat while 256 MiB of a cacheable-looking but too large body streams', async t => {
   const total = 256 * 1024 * 1024
   const chunk = Buffer.alloc(64 * 1024, 'z')
   const gw = await startCached(t, (req, res) => {
@@ -49,16 +49,17 @@ t.test('memory stays flat while a few hundred MiB of a cacheable-looking but too
       }
     })()).pipe(res)
   }, { cache: { maxEntrySize: '8MB' } })
-  const before = process.memoryUsage().rss
+  // What JavaScript holds (heap and Buffers) rather than RSS, which the allocator and the young
+  // generation move by tens of MiB whatever the body: a body buffered whole would show here.
+  const held = (): number => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers }
+  const before = held()
   let peak = before
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 20)
-  const started = Date.now()
+  const sampler = setInterval(() => { peak = Math.max(peak, held()) }, 10)
   const res = await request(`${gw.url}/download`)
   let received = 0
   for await (const c of res.body) received += (c as Buffer).length
   clearInterval(sampler)
   t.equal(received, total)
-  t.ok(Date.now() - started < 30_000, 'within a bounded time')
-  t.ok(peak - before < 160 * 1024 * 1024, `RSS grew by ${Math.round((peak - before) / 1048576)} MiB (a whole copy would be 256)`)
+  t.ok(peak - before < 96 * 1024 * 1024, `heap and Buffers grew by at most ${Math.round((peak - before) / 1048576)} MiB (a whole copy would be 256; the capture gives up at maxEntrySize, 8)`)
   t.equal(gw.cache.store.entries, 0)
 })
