@@ -1,20 +1,14 @@
 import t from 'tap'
-import { call, startBackend, startGateway } from '../helper'
+import { call } from '../helper'
+import { answer, startCached } from './support'
 import { setCookies } from '../fixtures/cookies'
 
 async function withAdmin (t: { teardown (fn: () => unknown): void }) {
-  const backend = await startBackend(t, 'b')
-  backend.handle((req, res) => {
+  const gw = await startCached(t, (req, res) => {
     res.setHeader('cache-control', 'max-age=60')
     res.end(`at ${req.url}`)
-  })
-  const gw = await startGateway(t, {
-    cache: {},
-    admin: { port: 0, token: TOKEN },
-    upstreams: { u: { servers: [{ url: backend.url }] } },
-    routes: [{ match: { path: '/*' }, upstream: 'u' }]
-  })
-  return { backend, gw, admin: gw.app.gatehouse.adminUrl as string }
+  }, { admin: { port: 0, token: TOKEN } })
+  return { backend: gw.backend, gw, admin: gw.app.gatehouse.adminUrl as string }
 }
 const TOKEN = 'a-token-of-sixteen-chars'
 const AUTH = { authorization: `Bearer ${TOKEN}` }
@@ -45,17 +39,7 @@ t.test('DELETE /cache purges one URL, or a prefix, on the admin API', async t =>
 })
 
 t.test('a rate-limited request gets its 429 and never reads the cache', async t => {
-  const backend = await startBackend(t, 'b')
-  backend.handle((req, res) => {
-    res.setHeader('cache-control', 'max-age=60')
-    res.end('x')
-  })
-  const gw = await startGateway(t, {
-    cache: {},
-    rateLimit: { key: 'ip', max: 2, timeWindow: 60_000 },
-    upstreams: { u: { servers: [{ url: backend.url }] } },
-    routes: [{ match: { path: '/*' }, upstream: 'u' }]
-  })
+  const gw = await startCached(t, answer({ 'cache-control': 'max-age=60' }, 'x'), { rateLimit: { key: 'ip', max: 2, timeWindow: 60_000 } })
   await call(`${gw.url}/a`)
   t.equal((await call(`${gw.url}/a`)).headers['x-cache'], 'HIT')
   const limited = await call(`${gw.url}/a`)
@@ -64,17 +48,7 @@ t.test('a rate-limited request gets its 429 and never reads the cache', async t 
 })
 
 t.test('sticky cookies are not stored in cached answers', async t => {
-  const backend = await startBackend(t, 'b')
-  backend.handle((req, res) => {
-    res.setHeader('cache-control', 'max-age=60')
-    res.end('x')
-  })
-  const gw = await startGateway(t, {
-    cache: {},
-    cookieSecret: 'a'.repeat(32),
-    upstreams: { u: { sticky: {}, servers: [{ url: backend.url }] } },
-    routes: [{ match: { path: '/*' }, upstream: 'u' }]
-  })
+  const gw = await startCached(t, answer({ 'cache-control': 'max-age=60' }, 'x'), { cookieSecret: 'a'.repeat(32), upstream: { sticky: {} } })
   const first = await call(`${gw.url}/a`)
   t.equal(setCookies(first, 'gh_sticky').length, 1, 'the proxied answer sets it')
   const hit = await call(`${gw.url}/a`)

@@ -1,9 +1,8 @@
 import t from 'tap'
-import { connect } from 'node:net'
-import { once } from 'node:events'
 import { startBackend, startGateway } from '../helper'
 import { statuses } from '../hostile/raw'
 import { waitFor } from '../wait'
+import { rawClient } from './support'
 
 // An answer given before Node's parser marked the request complete (a cache hit, a redirect:
 // both answer synchronously) used to close its keep-alive connection, as if a body were
@@ -11,19 +10,15 @@ import { waitFor } from '../wait'
 // one socket, so a closed connection shows.
 
 async function sequential (port: number, requests: string[]): Promise<{ heads: string[], closed: boolean }> {
-  const socket = connect(port, '127.0.0.1')
-  socket.on('error', () => {})
-  await once(socket, 'connect')
-  let text = ''
+  const client = await rawClient(port)
   let closed = false
-  socket.on('data', (chunk: Buffer) => { text += chunk.toString('latin1') })
-  socket.on('close', () => { closed = true })
+  void client.closed.then(() => { closed = true })
   for (let i = 0; i < requests.length && !closed; i++) {
-    socket.write(requests[i])
-    await waitFor(() => closed || statuses(text).length === i + 1, { what: `answer ${i + 1}` })
+    client.socket.write(requests[i])
+    await waitFor(() => closed || statuses(client.received()).length === i + 1, { what: `answer ${i + 1}` })
   }
-  socket.destroy()
-  const heads = text.split('HTTP/1.1 ').slice(1).map(h => h.slice(0, h.indexOf('\r\n\r\n')).toLowerCase())
+  client.socket.destroy()
+  const heads = client.received().split('HTTP/1.1 ').slice(1).map(h => h.slice(0, h.indexOf('\r\n\r\n')).toLowerCase())
   return { heads, closed }
 }
 
