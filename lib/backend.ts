@@ -8,6 +8,9 @@ import type { ServerOptions } from './config'
 export type AdminState = 'ready' | 'drain' | 'maint'
 export const ADMIN_STATES: readonly AdminState[] = ['ready', 'drain', 'maint']
 
+/** The share of its weight a server gets the moment its slow start begins (Envoy's min_weight_percent: 10). */
+export const MIN_SLOW_START_SHARE = 0.1
+
 /**
  * One server of an upstream group and its live state. The set it belongs to
  * (BackendSet) is the only place that decides whether it may take requests.
@@ -18,6 +21,10 @@ export class Backend {
   readonly origin: string
   weight: number
   backup: boolean
+  /** Slow start in ms (the server's own, else its group's); 0 is off. */
+  slowStart = 0
+  /** When the server last came back into service, while its slow start runs; undefined otherwise. */
+  warmSince: number | undefined = undefined
 
   /** Requests sent to this server whose response has not finished. */
   inflight = 0
@@ -51,6 +58,35 @@ export class Backend {
     this.origin = options.origin
     this.weight = options.weight
     this.backup = options.backup
+  }
+
+  /** Applies a server's settings: its own, or its group's slow start. */
+  configure (options: ServerOptions, groupSlowStart: number): void {
+    this.weight = options.weight
+    this.backup = options.backup
+    this.slowStart = options.slowStart ?? groupSlowStart
+    if (this.slowStart === 0) this.warmSince = undefined
+  }
+
+  /**
+   * The weight balancers use: during slow start it grows linearly with the time since the
+   * server came back, from MIN_SLOW_START_SHARE of the weight to all of it (Envoy's
+   * slow_start_config with aggression 1.0 and its 10% min_weight_percent; HAProxy's slowstart).
+   * A plain field read when no slow start runs.
+   */
+  weightAt (now: number): number {
+    if (this.warmSince === undefined) return this.weight
+    const share = (now - this.warmSince) / this.slowStart
+    if (share >= 1 || this.slowStart === 0) {
+      this.warmSince = undefined
+      return this.weight
+    }
+    return this.weight * Math.max(MIN_SLOW_START_SHARE, share)
+  }
+
+  /** Starts the slow start, when one is set: the server has just come back into service. */
+  startWarming (now: number): void {
+    if (this.slowStart > 0) this.warmSince = now
   }
 
   /** Whether a request may be sent now; `now` is Date.now(), passed so one clock read serves a whole selection. */

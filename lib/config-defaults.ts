@@ -16,6 +16,14 @@ export const DEFAULT_RETRIES = 2
 export const DEFAULT_RETRY_BUDGET = 0.2
 export const DEFAULT_MAX_FAILS = 3
 export const DEFAULT_FAIL_TIMEOUT = 10_000
+/**
+ * Envoy's outlier_detection max_ejection_percent: at most this share of a group's servers
+ * (primaries and backups counted apart) is passively ejected at once, rounded down, so that
+ * below 100 the last one is never ejected (nginx never marks a single-server group down).
+ */
+export const DEFAULT_MAX_EJECTION_PERCENT = 50
+/** HAProxy's `slowstart`, Envoy's slow_start_window: 0 is off, a recovered server gets its full weight at once. */
+export const DEFAULT_SLOW_START = 0
 export const DEFAULT_HEALTH = {
   type: 'http' as const,
   path: '/health',

@@ -45,13 +45,14 @@ function exportUpstream (u: UpstreamOptions): UpstreamConfig {
   return {
     balance: u.balance,
     ...(u.hashKey !== undefined && { hashKey: u.hashKey }),
-    servers: u.servers.map(s => ({ url: s.url, id: s.id, weight: s.weight, backup: s.backup })),
+    servers: u.servers.map(s => ({ url: s.url, id: s.id, weight: s.weight, backup: s.backup, ...(s.slowStart !== undefined && { slowStart: s.slowStart }) })),
     timeouts: { ...u.timeouts, queue: u.queueTimeout, tunnelIdle: u.tunnelIdleTimeout },
     preserveHost: u.preserveHost,
     connections: u.connections,
     retries: u.retries,
     retryBudget: u.retryBudget,
     passive: { ...u.passive },
+    slowStart: u.slowStart,
     ...(u.healthCheck !== undefined && { healthCheck: withoutUndefined({ ...u.healthCheck }) }),
     ...(u.sticky !== undefined && { sticky: { ...u.sticky } }),
     // An upstream's rules are kept as given (not merged), so they export as they are.

@@ -50,7 +50,8 @@ export const ServerSchema = Closed({
   url: Type.String({ pattern: '^https?://[^/?#\\s]+/?$', description: 'an http:// or https:// origin such as "http://127.0.0.1:9001"' }),
   id: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._:@\\[\\]-]+$' })),
   weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  backup: Type.Optional(Type.Boolean())
+  backup: Type.Optional(Type.Boolean()),
+  slowStart: Type.Optional(Duration)
 })
 
 export const HealthCheckSchema = Closed({
@@ -69,7 +70,8 @@ export const HealthCheckSchema = Closed({
 
 export const PassiveSchema = Closed({
   maxFails: Type.Optional(Type.Integer({ minimum: 0 })),
-  failTimeout: Type.Optional(Duration)
+  failTimeout: Type.Optional(Duration),
+  maxEjectionPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 }))
 })
 
 export const StickySchema = Closed({
@@ -104,6 +106,7 @@ export const UpstreamSchema = Closed({
   retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
   retryBudget: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   passive: Type.Optional(PassiveSchema),
+  slowStart: Type.Optional(Duration),
   healthCheck: Type.Optional(HealthCheckSchema),
   sticky: Type.Optional(StickySchema),
   cache: Type.Optional(CacheRuleSchema),

@@ -12,6 +12,8 @@ export interface ServerOptions {
   origin: string
   weight: number
   backup: boolean
+  /** The server's own `slowStart` in ms; undefined: the group's applies. */
+  slowStart?: number
 }
 
 export interface HealthCheckOptions {
@@ -47,7 +49,9 @@ export interface UpstreamOptions {
   connections: number
   retries: number
   retryBudget: number
-  passive: { maxFails: number, failTimeout: number }
+  passive: { maxFails: number, failTimeout: number, maxEjectionPercent: number }
+  /** `slowStart` in ms, for servers that set none; 0 is off. */
+  slowStart: number
   healthCheck?: HealthCheckOptions
   sticky?: StickyOptions
   /** undefined: the top-level cache applies; false: off for this group's routes. */

@@ -2,6 +2,7 @@ import type { ServerConfig, UpstreamConfig } from './config-schema'
 import type { HealthCheckOptions, ServerOptions, StickyOptions, UpstreamOptions } from './config-types'
 import {
   DEFAULT_BALANCE, DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FAIL_TIMEOUT, DEFAULT_HEALTH, DEFAULT_MAX_FAILS,
+  DEFAULT_MAX_EJECTION_PERCENT, DEFAULT_SLOW_START,
   DEFAULT_QUEUE_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET, DEFAULT_STICKY,
   DEFAULT_TUNNEL_IDLE_TIMEOUT, DEFAULT_WEIGHT
 } from './config-defaults'
@@ -36,8 +37,10 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
     retryBudget: up.retryBudget ?? DEFAULT_RETRY_BUDGET,
     passive: {
       maxFails: up.passive?.maxFails ?? DEFAULT_MAX_FAILS,
-      failTimeout: ms(up.passive?.failTimeout, DEFAULT_FAIL_TIMEOUT)
+      failTimeout: ms(up.passive?.failTimeout, DEFAULT_FAIL_TIMEOUT),
+      maxEjectionPercent: up.passive?.maxEjectionPercent ?? DEFAULT_MAX_EJECTION_PERCENT
     },
+    slowStart: timerMs0(problems, `${path}.slowStart`, ms(up.slowStart, DEFAULT_SLOW_START)),
     healthCheck: up.healthCheck === undefined ? undefined : normalizeHealthCheck(path, up.healthCheck, problems),
     sticky: up.sticky === undefined ? undefined : normalizeSticky(up.sticky),
     cache: normalizeCacheRule(`${path}.cache`, up.cache, problems),
@@ -51,13 +54,21 @@ export function serverOptions (s: ServerConfig): ServerOptions {
   const hostPort = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`
   // undici keys its pools by scheme://host:port with the default port made explicit.
   const origin = `${url.protocol}//${hostPort}`
-  return { id: s.id ?? hostPort, url: s.url, origin, weight: s.weight ?? DEFAULT_WEIGHT, backup: s.backup ?? false }
+  const out: ServerOptions = { id: s.id ?? hostPort, url: s.url, origin, weight: s.weight ?? DEFAULT_WEIGHT, backup: s.backup ?? false }
+  if (s.slowStart !== undefined) out.slowStart = ms(s.slowStart, DEFAULT_SLOW_START)
+  return out
+}
+
+/** A duration that may be 0 (off) and otherwise fits a timer. */
+function timerMs0 (problems: string[], path: string, value: number): number {
+  return value === 0 ? 0 : timerMs(problems, path, value)
 }
 
 function normalizeServers (path: string, list: UpstreamConfig['servers'], problems: string[]): ServerOptions[] {
   const seen = new Map<string, number>()
   const servers = list.map((s, i) => {
     const server = serverOptions(s)
+    if (server.slowStart !== undefined) timerMs0(problems, `${path}.servers[${i}].slowStart`, server.slowStart)
     const prev = seen.get(server.id)
     if (prev !== undefined) {
       problems.push(`${path}.servers[${i}]: server id "${server.id}" is already used by ${path}.servers[${prev}]; give one an "id"`)

@@ -42,10 +42,11 @@ export class Upstream {
   // Reused for every pick: selection is synchronous, so one object serves all requests.
   private readonly ctx: PickContext = {}
 
-  constructor (options: UpstreamOptions, private readonly random?: () => number) {
+  /** `random` and `clock` are Math.random and Date.now unless a test gives fake ones. */
+  constructor (options: UpstreamOptions, private readonly random?: () => number, clock?: () => number) {
     this.name = options.name
     this.options = options
-    this.backends = new BackendSet(options.servers, options.passive)
+    this.backends = new BackendSet(options.servers, options, clock)
     this.budget = new RetryBudget(options.retryBudget)
     this.balancer = createBalancer(options.balance, this.backends.all(), { random })
     this.keyOf = options.hashKey === undefined ? undefined : compileHashKey(options.hashKey)
@@ -57,7 +58,8 @@ export class Upstream {
    * Returns undefined when no server can take the request.
    */
   select (req: KeySource, { tried, preferred }: SelectContext = {}): Backend | undefined {
-    const ready = this.backends.ready(Date.now())
+    const now = this.backends.clock()
+    const ready = this.backends.ready(now)
     let candidates = withoutTried(ready.primary, tried)
     if (candidates.length === 0) candidates = withoutTried(ready.backup, tried)
     if (candidates.length === 0) return undefined
@@ -66,6 +68,7 @@ export class Upstream {
       chosen = preferred
     } else {
       this.ctx.hashKey = this.keyOf?.(req)
+      this.ctx.now = now
       chosen = this.balancer.pick(candidates, this.ctx)
     }
     this.backends.markChosen(chosen)
@@ -91,7 +94,7 @@ export class Upstream {
   /** Applies a reloaded config for this group, keeping the state of unchanged servers. */
   update (options: UpstreamOptions): { added: Backend[], removed: Backend[] } {
     this.options = options
-    const diff = this.backends.update(options.servers, options.passive)
+    const diff = this.backends.update(options.servers, options)
     this.budget.ratio = options.retryBudget
     // Rebuilt on every update: a ring or a weight table is only right for the list it was built from.
     this.balancer = createBalancer(options.balance, this.backends.all(), { random: this.random })

@@ -50,8 +50,7 @@ async function healthCheck (fastify: FastifyInstance): Promise<void> {
       probes.delete(backend)
       // Still listed but no longer checked: nothing would ever bring it back, so it returns now.
       if (!backend.draining && backend.adminState !== 'maint' && !backend.healthy) {
-        backend.healthy = true
-        probe.upstream.backends.markChanged()
+        probe.upstream.backends.setHealthy(backend, true)
         log(probe, { from: 'unhealthy', to: 'healthy', reason: 'health check removed' })
       }
     }
@@ -122,10 +121,9 @@ async function healthCheck (fastify: FastifyInstance): Promise<void> {
   function apply (probe: Probe, result: CheckResult): void {
     const transition = probe.state.record(result.ok, result.reason)
     if (transition === undefined) return
-    probe.backend.healthy = probe.state.healthy
+    // Through the set: it caches its ready lists, and starts the slow start of a server that is back.
+    probe.upstream.backends.setHealthy(probe.backend, probe.state.healthy)
     probe.upstream.healthTransitions[transition.to]++
-    // The set caches its ready lists; without this the change would go unseen.
-    probe.upstream.backends.markChanged()
     log(probe, transition)
   }
 

@@ -4,6 +4,8 @@ import type { Backend } from '../backend'
 export interface PickContext {
   /** The request's hash key (from the upstream's hashKey); only the hash balancer reads it. */
   hashKey?: string
+  /** The selection's clock reading, for slow start (Backend.weightAt); Date.now() when unset. */
+  now?: number
 }
 
 /**

@@ -32,7 +32,9 @@ export function hash32 (key: string): number {
  * candidates while it is down, moves only the keys that were on it.
  *
  * The ring is built once from the configured servers and their weights at that time;
- * a reload that changes them needs a new balancer.
+ * a reload that changes them needs a new balancer. Slow start does not apply, as in Envoy
+ * (ring hash and maglev have no slow_start_config): the keys of a server that comes back are
+ * its own, and moving a growing share of them to it would break their affinity many times over.
  */
 export class HashBalancer implements Balancer {
   /** Sorted point positions; owners[i] holds the point at points[i]. */

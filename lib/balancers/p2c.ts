@@ -14,7 +14,7 @@ export class P2CBalancer implements Balancer {
     this.random = options.random ?? Math.random
   }
 
-  pick (candidates: readonly Backend[], _ctx: PickContext): Backend {
+  pick (candidates: readonly Backend[], ctx: PickContext): Backend {
     const n = candidates.length
     if (n === 1) return candidates[0]
     const i = this.index(n)
@@ -23,7 +23,7 @@ export class P2CBalancer implements Balancer {
     if (j >= i) j++
     const a = candidates[i]
     const b = candidates[j]
-    return lessLoaded(b, a) ? b : a
+    return lessLoaded(b, a, ctx.now ?? Date.now()) ? b : a
   }
 
   private index (n: number): number {

@@ -10,12 +10,13 @@ export class RandomBalancer implements Balancer {
     this.random = options.random ?? Math.random
   }
 
-  pick (candidates: readonly Backend[], _ctx: PickContext): Backend {
+  pick (candidates: readonly Backend[], ctx: PickContext): Backend {
+    const now = ctx.now ?? Date.now()
     let total = 0
-    for (const c of candidates) total += c.weight
+    for (const c of candidates) total += c.weightAt(now)
     let r = this.random() * total
     for (const c of candidates) {
-      r -= c.weight
+      r -= c.weightAt(now)
       if (r < 0) return c
     }
     // Reached only through floating-point rounding (or an RNG returning 1).

@@ -17,14 +17,17 @@ export class RoundRobinBalancer implements Balancer {
     for (const s of servers) this.current.set(s.id, 0)
   }
 
-  pick (candidates: readonly Backend[], _ctx: PickContext): Backend {
+  pick (candidates: readonly Backend[], ctx: PickContext): Backend {
+    const now = ctx.now ?? Date.now()
     let best = candidates[0]
     let bestWeight = -Infinity
     let total = 0
     for (const c of candidates) {
-      const w = (this.current.get(c.id) ?? 0) + c.weight
+      // The effective weight, lowered during slow start, as nginx's effective_weight is lowered after failures.
+      const weight = c.weightAt(now)
+      const w = (this.current.get(c.id) ?? 0) + weight
       this.current.set(c.id, w)
-      total += c.weight
+      total += weight
       // Strictly greater: on ties the earliest candidate wins, keeping picks deterministic.
       if (w > bestWeight) {
         best = c

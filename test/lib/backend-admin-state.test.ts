@@ -6,7 +6,7 @@ const opts = (id: string, backup = false): ServerOptions => ({ id, url: `http://
 const ids = (list: readonly { id: string }[]) => list.map(b => b.id)
 
 t.test('drain and maint take a server out of the ready lists; ready puts it back', async t => {
-  const set = new BackendSet([opts('a'), opts('b'), opts('c', true)], { maxFails: 1, failTimeout: 1000 })
+  const set = new BackendSet([opts('a'), opts('b'), opts('c', true)], { passive: { maxFails: 1, failTimeout: 1000, maxEjectionPercent: 100 }, slowStart: 0 })
   const b = set.get('b')!
   t.same(ids(set.ready(0).primary), ['a', 'b'])
   t.equal(set.setAdminState(b, 'drain', false), 'ready', 'returns the state before')
@@ -21,7 +21,7 @@ t.test('drain and maint take a server out of the ready lists; ready puts it back
 })
 
 t.test('leaving maint in a checked group, a server must pass its checks again', async t => {
-  const set = new BackendSet([opts('a'), opts('b')], { maxFails: 1, failTimeout: 1000 })
+  const set = new BackendSet([opts('a'), opts('b')], { passive: { maxFails: 1, failTimeout: 1000, maxEjectionPercent: 100 }, slowStart: 0 })
   const b = set.get('b')!
   set.setAdminState(b, 'maint', true)
   set.setAdminState(b, 'ready', true)
@@ -34,7 +34,7 @@ t.test('leaving maint in a checked group, a server must pass its checks again', 
 })
 
 t.test('an ejection running out does not bring back a drained server', async t => {
-  const set = new BackendSet([opts('a'), opts('b')], { maxFails: 1, failTimeout: 100 })
+  const set = new BackendSet([opts('a'), opts('b')], { passive: { maxFails: 1, failTimeout: 100, maxEjectionPercent: 100 }, slowStart: 0 })
   const b = set.get('b')!
   set.recordFailure(b, 0)
   set.setAdminState(b, 'drain', false)
@@ -42,8 +42,8 @@ t.test('an ejection running out does not bring back a drained server', async t =
 })
 
 t.test('a reload (update) keeps the admin state of a server it keeps', async t => {
-  const set = new BackendSet([opts('a'), opts('b')], { maxFails: 1, failTimeout: 100 })
+  const set = new BackendSet([opts('a'), opts('b')], { passive: { maxFails: 1, failTimeout: 100, maxEjectionPercent: 100 }, slowStart: 0 })
   set.setAdminState(set.get('b')!, 'drain', false)
-  set.update([opts('a'), opts('b')], { maxFails: 1, failTimeout: 100 })
+  set.update([opts('a'), opts('b')], { passive: { maxFails: 1, failTimeout: 100, maxEjectionPercent: 100 }, slowStart: 0 })
   t.equal(set.get('b')!.adminState, 'drain', 'RuntimeServers.reset() is what clears it on a reload')
 })

@@ -8,12 +8,12 @@ const opts = (id: string, extra: Partial<ServerOptions> = {}): ServerOptions => 
 const ids = (list: readonly { id: string }[]) => list.map(b => b.id)
 
 t.test('update keeps unchanged servers and their state; removed ones drain', async t => {
-  const set = new BackendSet([opts('a'), opts('b'), opts('c')], { maxFails: 3, failTimeout: 1000 })
+  const set = new BackendSet([opts('a'), opts('b'), opts('c')], { passive: { maxFails: 3, failTimeout: 1000, maxEjectionPercent: 100 }, slowStart: 0 })
   const [a, b] = set.all()
   a.inflight = 4
   b.healthy = false
   set.markChanged()
-  const { added, removed } = set.update([opts('a', { weight: 5 }), opts('b'), opts('d', { backup: true })], { maxFails: 3, failTimeout: 1000 })
+  const { added, removed } = set.update([opts('a', { weight: 5 }), opts('b'), opts('d', { backup: true })], { passive: { maxFails: 3, failTimeout: 1000, maxEjectionPercent: 100 }, slowStart: 0 })
   t.same(ids(added), ['d'])
   t.same(ids(removed), ['c'])
   t.equal(removed[0].draining, true)
@@ -27,17 +27,17 @@ t.test('update keeps unchanged servers and their state; removed ones drain', asy
 })
 
 t.test('a server whose URL changed under the same id starts afresh', async t => {
-  const set = new BackendSet([opts('a')], { maxFails: 3, failTimeout: 1000 })
+  const set = new BackendSet([opts('a')], { passive: { maxFails: 3, failTimeout: 1000, maxEjectionPercent: 100 }, slowStart: 0 })
   const old = set.all()[0]
   old.healthy = false
-  const { added, removed } = set.update([{ ...opts('a'), url: 'http://elsewhere' }], { maxFails: 3, failTimeout: 1000 })
+  const { added, removed } = set.update([{ ...opts('a'), url: 'http://elsewhere' }], { passive: { maxFails: 3, failTimeout: 1000, maxEjectionPercent: 100 }, slowStart: 0 })
   t.equal(added.length, 1)
   t.equal(removed[0], old)
   t.equal(set.all()[0].healthy, true)
 })
 
 t.test('passive ejection: maxFails within failTimeout, then one trial', async t => {
-  const set = new BackendSet([opts('a'), opts('b')], { maxFails: 2, failTimeout: 1000 })
+  const set = new BackendSet([opts('a'), opts('b')], { passive: { maxFails: 2, failTimeout: 1000, maxEjectionPercent: 100 }, slowStart: 0 })
   const a = set.all()[0]
   t.notOk(set.recordFailure(a, 0))
   t.notOk(set.recordFailure(a, 1500), 'the first failure is outside the window')
@@ -52,7 +52,7 @@ t.test('passive ejection: maxFails within failTimeout, then one trial', async t 
 })
 
 t.test('maxFails 0 turns passive ejection off', async t => {
-  const set = new BackendSet([opts('a')], { maxFails: 0, failTimeout: 1000 })
+  const set = new BackendSet([opts('a')], { passive: { maxFails: 0, failTimeout: 1000, maxEjectionPercent: 100 }, slowStart: 0 })
   const a = set.all()[0]
   for (let i = 0; i < 10; i++) t.notOk(set.recordFailure(a, i))
   t.same(ids(set.ready(10).primary), ['a'])

@@ -22,14 +22,15 @@ function fullConfig (): GatehouseConfig {
         connections: 8,
         retries: 1,
         retryBudget: 0.5,
-        passive: { maxFails: 5 },
+        passive: { maxFails: 5, maxEjectionPercent: 100 },
+        slowStart: '30s',
         healthCheck: { path: '/up', interval: '5s' },
         cache: { staleIfError: '1m' },
         compress: false,
         tls: { ca: 'ca.pem', servername: 'api.internal', cert: 'client.pem', key: 'client-key.pem' }
       },
       web: {
-        servers: [{ url: 'http://127.0.0.1:9001', weight: 2 }, { url: 'http://127.0.0.1:9002', id: 'spare', backup: true }],
+        servers: [{ url: 'http://127.0.0.1:9001', weight: 2, slowStart: '5s' }, { url: 'http://127.0.0.1:9002', id: 'spare', backup: true }],
         sticky: { ttl: '1h' },
         cache: false,
         compress: { types: ['Text/HTML'] }
