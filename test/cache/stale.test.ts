@@ -6,7 +6,7 @@ import { answer, startCached } from './support'
 t.test('every server killed: STALE within staleIfError, then an error once past it', async t => {
   const gw = await startCached(t, answer({ 'cache-control': 'max-age=1' }, 'page'), {
     cache: { staleIfError: '10m' },
-    upstream: { passive: { maxFails: 1 } }
+    upstream: { passive: { maxFails: 1, maxEjectionPercent: 100 } }
   })
   await call(`${gw.url}/page`)
   gw.advance(5_000)

@@ -90,7 +90,7 @@ t.test('the answer names the kind of failure', async t => {
 })
 
 t.test('failures eject a server after maxFails, and say so once', async t => {
-  const u = upstream({ retries: 0, passive: { maxFails: 2, failTimeout: '10s' } }, [{ url: 'http://a:1', id: 'a' }])
+  const u = upstream({ retries: 0, passive: { maxFails: 2, failTimeout: '10s', maxEjectionPercent: 100 } }, [{ url: 'http://a:1', id: 'a' }])
   const ejected: boolean[] = []
   for (let i = 0; i < 2; i++) {
     const attempt = new Attempt(u, req, null)

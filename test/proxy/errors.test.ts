@@ -56,7 +56,7 @@ t.test('no server available: 503 at once with retry-after', async t => {
   const a = await startBackend(t, 'a')
   await a.kill()
   const gw = await startGateway(t, {
-    upstreams: { u: { retries: 0, passive: { maxFails: 1, failTimeout: '10s' }, servers: [{ url: a.url }] } },
+    upstreams: { u: { retries: 0, passive: { maxFails: 1, failTimeout: '10s', maxEjectionPercent: 100 }, servers: [{ url: a.url }] } },
     routes: [{ match: { path: '/*' }, upstream: 'u' }]
   })
   t.equal((await call(`${gw.url}/x`)).status, 502, 'the first attempt finds it down')

@@ -82,7 +82,7 @@ t.test('when the cookie\'s server is ejected, requests go elsewhere until it is 
 
 t.test('a gateway error with no server chosen sets no cookie', async t => {
   const a = await startBackend(t, 'a')
-  const gw = await startGateway(t, config([a.url], { passive: { maxFails: 1, failTimeout: 60_000 } }))
+  const gw = await startGateway(t, config([a.url], { passive: { maxFails: 1, failTimeout: 60_000, maxEjectionPercent: 100 } }))
   const ok = await call(`${gw.url}/x`)
   const cookie = cookieOf(ok)
   await a.kill()

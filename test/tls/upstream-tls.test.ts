@@ -16,8 +16,8 @@ t.test('a backend with a private CA: trusted with tls.ca, 502 GH_UPSTREAM_TLS wi
     upstreams: {
       trusted: { servers: [{ url: trusted.url }], tls: { ca: certs.ca } },
       named: { servers: [{ url: named.url }], tls: { ca: certs.ca, servername: 'backend.internal' } },
-      wrongName: { servers: [{ url: wrong.url, id: 'wrong' }], tls: { ca: certs.ca, servername: 'other.internal' }, retries: 0, passive: { maxFails: 1 } },
-      system: { servers: [{ url: system.url, id: 'system' }], retries: 0, passive: { maxFails: 1 } }
+      wrongName: { servers: [{ url: wrong.url, id: 'wrong' }], tls: { ca: certs.ca, servername: 'other.internal' }, retries: 0, passive: { maxFails: 1, maxEjectionPercent: 100 } },
+      system: { servers: [{ url: system.url, id: 'system' }], retries: 0, passive: { maxFails: 1, maxEjectionPercent: 100 } }
     },
     routes: [
       { match: { path: '/trusted' }, upstream: 'trusted' },
