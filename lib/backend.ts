@@ -19,6 +19,8 @@ export class Backend {
   readonly id: string
   readonly url: string
   readonly origin: string
+  /** The connection pool its requests go to (lib/pool-key.ts): the origin, and its group's TLS settings. */
+  poolKey: string
   weight: number
   backup: boolean
   /** Slow start in ms (the server's own, else its group's); 0 is off. */
@@ -56,6 +58,7 @@ export class Backend {
     this.id = options.id
     this.url = options.url
     this.origin = options.origin
+    this.poolKey = options.origin
     this.weight = options.weight
     this.backup = options.backup
   }

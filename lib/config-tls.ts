@@ -108,21 +108,3 @@ function readPem (path: string, file: string, baseDir: string, problems: string[
     return undefined
   }
 }
-
-/**
- * One origin has one pool, so one TLS setting: two upstreams that list the same https://
- * server with different `tls` would otherwise get whichever was read first.
- */
-export function originTlsClashes (upstreams: Iterable<{ name: string, tls?: UpstreamTls, servers: Array<{ origin: string }> }>, problems: string[]): void {
-  const seen = new Map<string, { name: string, tls: string }>()
-  for (const up of upstreams) {
-    const tls = JSON.stringify(up.tls ?? null)
-    for (const s of up.servers) {
-      const prev = seen.get(s.origin)
-      if (prev === undefined) seen.set(s.origin, { name: up.name, tls })
-      else if (prev.tls !== tls && prev.name !== up.name) {
-        problems.push(`upstreams.${up.name}.tls: ${s.origin} is also a server of upstreams.${prev.name}, with other tls settings; one server has one`)
-      }
-    }
-  }
-}

@@ -12,7 +12,7 @@ import { normalizeAdmin } from './config-admin'
 import { normalizeUpstream } from './config-upstream'
 import { normalizeCache } from './config-cache'
 import { normalizeCompress } from './config-compress'
-import { normalizeListen, normalizeUpstreamTls, originTlsClashes, upstreamTlsFiles } from './config-tls'
+import { normalizeListen, normalizeUpstreamTls, upstreamTlsFiles } from './config-tls'
 import { ms, timerMs } from './config-values'
 import { ConfigError } from './errors'
 
@@ -46,7 +46,6 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
       tlsFiles: upstreamTlsFiles(up.tls, baseDir)
     })
   }
-  originTlsClashes(upstreams.values(), problems)
   const listen = normalizeListen(config.listen, baseDir, problems)
   const routes = normalizeRoutes(config.routes, new Set(upstreams.keys()), config.rateLimit, problems, normalizeDefaults(config, problems))
   const cookieSecret = cookieSecretOf(config.cookieSecret, opts.env ?? process.env, upstreams.values(), problems)

@@ -2,14 +2,17 @@ import { Pool, type Dispatcher } from 'undici'
 import type { UpstreamTls } from './config-types'
 import { tlsConnectOptions } from './tls-connect'
 import { applyTarget } from './upstream-target'
+import { carriedPoolKey } from './pool-key'
 import { Admission } from './admission'
 
 export interface PoolOptions {
+  /** The scheme://host:port the pool connects to. */
+  origin: string
   connections: number
   connectTimeout: number
   /** How long a request may wait for a free connection (`timeouts.queue`). */
   queueTimeout: number
-  /** TLS to an https:// origin (the upstream's `tls`); one origin has one setting (lib/config-tls.ts checks). */
+  /** TLS to an https:// origin (the upstream's `tls`); part of the pool's key (lib/pool-key.ts). */
   tls?: UpstreamTls
 }
 
@@ -27,8 +30,8 @@ type RequestOptions = Dispatcher.RequestOptions
 type Callback = (err: Error | null, data: Dispatcher.ResponseData) => void
 
 /**
- * Keep-alive connection pools to the backends, one undici Pool per origin, shared by every
- * upstream that lists that origin. reply-from is given this object as its undici instance:
+ * Keep-alive connection pools to the backends, one undici Pool per origin and TLS settings
+ * (lib/pool-key.ts), shared by every upstream that lists that origin with those settings. reply-from is given this object as its undici instance:
  * it calls request() with the origin that getUpstream chose, and we hand the request to
  * that origin's pool.
  */
@@ -43,7 +46,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       return new Promise((resolve, reject) => this.request(opts, (err, data) => err === null ? resolve(data) : reject(err)))
     }
     applyTarget(opts)
-    const entry = this.pools.get(String(opts.origin))
+    const entry = this.pools.get(carriedPoolKey(opts.headers, String(opts.origin)))
     if (entry === undefined) {
       // Only a backend that a reload removed between selection and dispatch gets here; nothing was sent.
       process.nextTick(fail, cb, Object.assign(new Error('no connection pool for origin'), { code: 'ECONNREFUSED' }))
@@ -89,23 +92,23 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
    * closes (undici's Pool.close waits for them). Pools no longer wanted close the same way.
    */
   sync (wanted: ReadonlyMap<string, PoolOptions>): void {
-    for (const [origin, entry] of this.pools) {
-      if (!wanted.has(origin)) {
-        this.pools.delete(origin)
+    for (const [key, entry] of this.pools) {
+      if (!wanted.has(key)) {
+        this.pools.delete(key)
         // Waiting requests were never sent: they fail as queue timeouts and may go to another server.
         entry.admission.abandon()
         entry.pool.close().catch(() => {})
       }
     }
-    for (const [origin, options] of wanted) {
-      const entry = this.pools.get(origin)
+    for (const [key, options] of wanted) {
+      const entry = this.pools.get(key)
       if (entry === undefined) {
-        this.pools.set(origin, { pool: this.create(origin, options), options, admission: new Admission(options.connections, options.queueTimeout) })
+        this.pools.set(key, { pool: this.create(options), options, admission: new Admission(options.connections, options.queueTimeout) })
       } else if (entry.options.connections !== options.connections || entry.options.connectTimeout !== options.connectTimeout ||
         JSON.stringify(entry.options.tls) !== JSON.stringify(options.tls)) {
         // New TLS files (a rotated CA or client certificate) take a new pool: new connections only.
         const old = entry.pool
-        entry.pool = this.create(origin, options)
+        entry.pool = this.create(options)
         entry.options = options
         old.close().catch(() => {})
       } else {
@@ -129,8 +132,8 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
     await Promise.all(pools.map(p => p.destroy().catch(() => {})))
   }
 
-  private create (origin: string, options: PoolOptions): Pool {
-    return new Pool(origin, {
+  private create (options: PoolOptions): Pool {
+    return new Pool(options.origin, {
       connections: options.connections,
       connect: { timeout: options.connectTimeout, ...tlsConnectOptions(options.tls) },
       pipelining: 1
@@ -141,9 +144,11 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
 /** When several groups list one origin, its pool takes the larger connection count and the shorter connect and queue timeouts. */
 export function mergePoolOptions (a: PoolOptions, b: PoolOptions): PoolOptions {
   return {
+    origin: a.origin,
     connections: Math.max(a.connections, b.connections),
     connectTimeout: Math.min(a.connectTimeout, b.connectTimeout),
     queueTimeout: Math.min(a.queueTimeout, b.queueTimeout),
+    // One key, one setting: the TLS settings are part of the key.
     tls: a.tls
   }
 }

@@ -92,10 +92,13 @@ export class UpstreamRegistry extends EventEmitter {
   private wantedPools (): Map<string, PoolOptions> {
     const wanted = new Map<string, PoolOptions>()
     for (const upstream of this.groups.values()) {
-      const mine = { connections: upstream.options.connections, connectTimeout: upstream.options.timeouts.connect, queueTimeout: upstream.options.queueTimeout, tls: upstream.options.tls }
-      for (const s of upstream.options.servers) {
-        const prev = wanted.get(s.origin)
-        wanted.set(s.origin, prev === undefined ? mine : mergePoolOptions(prev, mine))
+      const { connections, queueTimeout, tls } = upstream.options
+      const connectTimeout = upstream.options.timeouts.connect
+      // Keyed as the servers' requests are sent (Backend.poolKey): by origin and TLS settings.
+      for (const b of upstream.backends.all()) {
+        const mine: PoolOptions = { origin: b.origin, connections, connectTimeout, queueTimeout, tls }
+        const prev = wanted.get(b.poolKey)
+        wanted.set(b.poolKey, prev === undefined ? mine : mergePoolOptions(prev, mine))
       }
     }
     return wanted

@@ -7,6 +7,7 @@ import { compileHashKey, type KeyExtractor, type KeySource } from './hash-key'
 import { RetryBudget } from './retry-budget'
 import type { RefusalReason } from './refusal'
 import { LatencyHistogram } from './latency-histogram'
+import { poolKey } from './pool-key'
 
 /** What a selection must respect beyond readiness, as Pingora's select_with and Envoy's load-balancer context carry it. */
 export interface SelectContext {
@@ -47,6 +48,7 @@ export class Upstream {
     this.name = options.name
     this.options = options
     this.backends = new BackendSet(options.servers, options, clock)
+    this.keyPools()
     this.budget = new RetryBudget(options.retryBudget)
     this.balancer = createBalancer(options.balance, this.backends.all(), { random })
     this.keyOf = options.hashKey === undefined ? undefined : compileHashKey(options.hashKey)
@@ -95,11 +97,17 @@ export class Upstream {
   update (options: UpstreamOptions): { added: Backend[], removed: Backend[] } {
     this.options = options
     const diff = this.backends.update(options.servers, options)
+    this.keyPools()
     this.budget.ratio = options.retryBudget
     // Rebuilt on every update: a ring or a weight table is only right for the list it was built from.
     this.balancer = createBalancer(options.balance, this.backends.all(), { random: this.random })
     this.keyOf = options.hashKey === undefined ? undefined : compileHashKey(options.hashKey)
     return diff
+  }
+
+  /** Each server's pool, by its origin and this group's TLS settings (a reload may change them). */
+  private keyPools (): void {
+    for (const b of this.backends.all()) b.poolKey = poolKey(b.origin, this.options.tls)
   }
 }
 

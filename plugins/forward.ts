@@ -11,6 +11,7 @@ import { BodyView } from '../lib/body-view'
 import { BadRequestError, BODY_TOO_LARGE_CODE, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../lib/errors'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
 import { carryTarget } from '../lib/upstream-target'
+import { carryPoolKey } from '../lib/pool-key'
 import { bodyPending, closeConnection } from '../lib/close-connection'
 import { isReplayable, isStream, isUnread } from './request-body'
 
@@ -164,6 +165,7 @@ const rewriteRequestHeaders: Hook<'rewriteRequestHeaders'> = (request, headers) 
   const q = url.indexOf('?')
   const path = (request as GatewayRequest)[kPath]
   carryTarget(out, q === -1 ? path : path + url.slice(q))
+  carryPoolKey(out, (request.backend as NonNullable<FastifyRequest['backend']>).poolKey)
   // Numbers only where reply-from itself put one (content-length), which undici takes as is.
   return out as IncomingHttpHeaders
 }

@@ -5,7 +5,7 @@ import { waitFor } from '../wait'
 import { makeCerts } from './certs'
 import { startTlsBackend } from './gateway'
 
-// One origin has one TLS setting (one pool), so each upstream below gets a backend of its own.
+// Each upstream below gets a backend of its own, so that what reached each one is its own.
 
 t.test('a backend with a private CA: trusted with tls.ca, 502 GH_UPSTREAM_TLS without, with a warning naming server and reason', async t => {
   const certs = makeCerts(t)
