@@ -123,3 +123,17 @@ t.test('slowStart 0 (the default): a server back from drain takes its full share
   t.equal(b.warmSince, undefined, 'no slow start recorded')
   t.equal(share(u, b, 100), 0.5)
 })
+
+t.test('a reload keeps a slow start under way and follows a new slowStart; 0 ends it', async t => {
+  const clock = fakeClock()
+  const u = upstream({ slowStart: '10s' }, clock)
+  const [, b] = u.backends.all()
+  drainAndBack(u, b)
+  clock.now += 2_000
+  t.equal(b.weightAt(clock.now), 0.2)
+  u.update({ ...u.options, slowStart: 4_000 })
+  t.equal(u.backends.all()[1], b, 'the same server object, by id')
+  t.equal(b.weightAt(clock.now), 0.5, 'the same start, the new length')
+  u.update({ ...u.options, slowStart: 0 })
+  t.equal(b.weightAt(clock.now), 1, 'slow start turned off: full weight at once')
+})
