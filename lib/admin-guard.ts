@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { isIP } from 'node:net'
 import { isLoopback } from './config-admin'
-import type { AdminSessions } from './admin-sessions'
 
 /** The dashboard's session cookie: httpOnly, SameSite=Strict, a random session id (lib/admin-sessions.ts), never the token. */
 export const SESSION_COOKIE = 'gh_admin'
@@ -30,17 +29,6 @@ export function cookieOf (header: string | undefined, name: string): string | un
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
   }
   return undefined
-}
-
-/**
- * Whether the request carries the token as a Bearer header, or the cookie of an open
- * dashboard session. A wrong Bearer header is not rescued by a cookie.
- */
-export function authorized (headers: { authorization?: string, cookie?: string }, token: string, sessions: AdminSessions): boolean {
-  const bearer = bearerOf(headers.authorization)
-  if (bearer !== undefined) return sameSecret(bearer, token)
-  const cookie = cookieOf(headers.cookie, SESSION_COOKIE)
-  return cookie !== undefined && sessions.valid(cookie, token)
 }
 
 /**

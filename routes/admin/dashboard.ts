@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Gatehouse } from '../../plugins/upstreams'
 import { snapshot } from '../../lib/upstream-snapshot'
 import { LATENCY_BUCKETS } from '../../lib/latency-histogram'
-import { authorized, cookieOf, sameSecret, SESSION_COOKIE } from '../../lib/admin-guard'
+import { cookieOf, sameSecret, SESSION_COOKIE } from '../../lib/admin-guard'
 import type { AdminSessions } from '../../lib/admin-sessions'
 import { checkAttempts, type FailedLogins } from '../../lib/failed-logins'
 import { AdminBadRequestError, AdminUnauthorizedError } from '../../lib/errors'
@@ -29,7 +29,10 @@ export default async function dashboard (admin: FastifyInstance, opts: Dashboard
   const { gatehouse, token, sessions, failures } = opts
 
   admin.get('/', async (request, reply) => {
-    const signedIn = token === undefined ? false : authorized(request.headers, token, sessions)
+    // The session cookie only: a Bearer header here would be a way to test guesses at the
+    // token that no failed-attempt limit sees (the page says whether it is signed in).
+    const session = cookieOf(request.headers.cookie, SESSION_COOKIE)
+    const signedIn = token !== undefined && session !== undefined && sessions.valid(session, token)
     return await reply
       .type('text/html; charset=utf-8')
       // Nothing from elsewhere, nothing in a frame (clickjacking the drain buttons).

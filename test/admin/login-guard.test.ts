@@ -66,6 +66,8 @@ t.test('a login cookie is a random session with an expiry, revoked on logout', a
   t.same((await send('GET', '/upstreams', [`Cookie: ${id}`])).statuses, [401], 'a logged-out cookie is refused by the server, not only cleared in the browser')
   t.same((await send('GET', '/upstreams', [`Cookie: ${other}`])).statuses, [200], 'another login lives on')
   t.same((await send('GET', '/upstreams', ['Cookie: gh_admin=forged'])).statuses, [401])
+  t.match((await send('GET', '/', [`Cookie: ${other}`])).text, /const signedIn = true/, 'the page knows a session')
+  t.match((await send('GET', '/', bearer(TOKEN))).text, /const signedIn = false/, 'but not a Bearer header: the page would otherwise tell right guesses from wrong ones, uncounted')
 })
 
 t.test('admin.sessionTtl: a session ends when it runs out', async t => {
