@@ -19,6 +19,7 @@ import rateLimit from './plugins/rate-limit'
 import signals from './plugins/signals'
 import watchConfig from './plugins/watch'
 import strictHttp from './plugins/strict-http'
+import expectContinue from './plugins/expect-continue'
 import filters, { basicAuth } from './plugins/filters'
 import frontTls from './plugins/front-tls'
 import redirectHttp from './plugins/redirect-http'
@@ -67,6 +68,7 @@ async function start (fastify: FastifyInstance, { config, file }: { config: Norm
   if (mismatch !== undefined) throw mismatch
   // Server-wide, before routing: protocol checks and target normalisation (issue 7).
   await fastify.register(strictHttp)
+  await fastify.register(expectContinue)
   await fastify.register(upstreams, { config })
   // The listener's certificates and the https redirect (issue 10); server-wide like strict-http.
   await fastify.register(frontTls, { listen: config.listen })

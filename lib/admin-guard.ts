@@ -1,7 +1,8 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { isIP } from 'node:net'
 import { isLoopback } from './config-admin'
 
-/** The dashboard's session cookie (issue 13): httpOnly, SameSite=Strict, never the token itself. */
+/** The dashboard's session cookie: httpOnly, SameSite=Strict, a random session id (lib/admin-sessions.ts), never the token. */
 export const SESSION_COOKIE = 'gh_admin'
 
 /**
@@ -13,14 +14,6 @@ export function sameSecret (given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest()
   const b = createHash('sha256').update(expected).digest()
   return timingSafeEqual(a, b)
-}
-
-/**
- * The cookie value that stands for the token: derived from it, so that the token itself
- * is never stored in a browser, and every session ends when the token changes.
- */
-export function sessionValue (token: string): string {
-  return createHmac('sha256', token).update('gatehouse admin session').digest('base64url')
 }
 
 /** The token of an `Authorization: Bearer TOKEN` header (RFC 6750 section 2.1), if any. */
@@ -38,31 +31,26 @@ export function cookieOf (header: string | undefined, name: string): string | un
   return undefined
 }
 
-/** Whether the request carries the token, as a Bearer header or as the dashboard's cookie. */
-export function authorized (headers: { authorization?: string, cookie?: string }, token: string): boolean {
-  const bearer = bearerOf(headers.authorization)
-  if (bearer !== undefined) return sameSecret(bearer, token)
-  const cookie = cookieOf(headers.cookie, SESSION_COOKIE)
-  return cookie !== undefined && sameSecret(cookie, sessionValue(token))
-}
-
 /**
  * Whether the admin API answers a request with this Host header: a loopback address or name,
  * or one listed in admin.hosts. A page on another site that rebinds its own name to 127.0.0.1
- * (DNS rebinding) still sends its own name as Host, so it is refused.
+ * (DNS rebinding) still sends its own name as Host, so it is refused. The header is read
+ * strictly as RFC 3986's host and port, so that `[::1]evil.example` or `127.0.0.1@evil`
+ * is no loopback address but a malformed Host, refused.
  */
 export function hostAllowed (host: string | undefined, allowed: readonly string[]): boolean {
   if (host === undefined || host === '') return false
   const name = hostName(host.toLowerCase())
-  return isLoopback(name) || allowed.includes(name)
+  return name !== undefined && (isLoopback(name) || allowed.includes(name))
 }
 
-/** The host of a Host header without its port: "[::1]:9901" → "::1", "a.b:80" → "a.b". */
-function hostName (host: string): string {
-  if (host.startsWith('[')) {
-    const end = host.indexOf(']')
-    return end === -1 ? host : host.slice(1, end)
-  }
-  const colon = host.lastIndexOf(':')
-  return colon === -1 ? host : host.slice(0, colon)
+// An IP literal in brackets, or a name of letters, digits, dots and dashes (an IPv4 address is one); then an optional port.
+const HOST = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9.-]+))(?::[0-9]{1,5})?$/
+
+/** The host of a Host header without its port: "[::1]:9901" → "::1", "a.b:80" → "a.b"; undefined when it is not one. */
+function hostName (host: string): string | undefined {
+  const m = HOST.exec(host)
+  if (m === null) return undefined
+  if (m[1] !== undefined) return isIP(m[1]) === 6 ? m[1] : undefined
+  return m[2]
 }

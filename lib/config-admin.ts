@@ -1,7 +1,8 @@
 import { isIP } from 'node:net'
 import type { GatehouseConfig } from './config-schema'
 import type { AdminOptions } from './config-types'
-import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_HOSTS } from './config-defaults'
+import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_HOSTS, DEFAULT_ADMIN_SESSION_TTL } from './config-defaults'
+import { ms, timerMs } from './config-values'
 
 /** Whether a host name or address (no port, IPv6 without brackets) is this machine's loopback. */
 export function isLoopback (host: string): boolean {
@@ -31,6 +32,7 @@ export function normalizeAdmin (admin: GatehouseConfig['admin'], env: NodeJS.Pro
     host,
     token,
     hosts: (admin.hosts ?? DEFAULT_ADMIN_HOSTS).map(h => h.toLowerCase().replace(/^\[|\]$/g, '')),
-    sync: admin.sync
+    sync: admin.sync,
+    sessionTtl: timerMs(problems, 'admin.sessionTtl', ms(admin.sessionTtl, DEFAULT_ADMIN_SESSION_TTL))
   }
 }

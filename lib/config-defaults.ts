@@ -51,6 +51,8 @@ export const DEFAULT_DRAIN_TIMEOUT = 30_000
 export const DEFAULT_ADMIN_HOST = '127.0.0.1'
 /** Host names the admin API answers besides loopback addresses (DNS rebinding, issue 13). */
 export const DEFAULT_ADMIN_HOSTS: string[] = []
+/** How long a dashboard login lasts: a working day, then the token again. */
+export const DEFAULT_ADMIN_SESSION_TTL = 12 * 60 * 60 * 1000
 export const DEFAULT_WATCH = false
 // Server-level limits (issue #7), each as nginx or HAProxy sets it unless said otherwise.
 export const MAX_TIMER_MS = 2 ** 31 - 1

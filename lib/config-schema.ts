@@ -209,7 +209,8 @@ export const AdminSchema = Closed({
   host: Type.Optional(Type.String({ minLength: 1 })),
   token: Type.Optional(Type.String({ minLength: 16, description: 'at least 16 characters' })),
   hosts: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }), { uniqueItems: true })),
-  sync: Type.Optional(Type.String({ pattern: '^rediss?://' }))
+  sync: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  sessionTtl: Type.Optional(Duration)
 })
 
 export const ConfigSchema = Closed({

@@ -205,6 +205,8 @@ export interface AdminOptions {
   hosts: string[]
   /** Redis url through which a fleet shares its runtime changes (plugins/fleet-sync.ts). */
   sync?: string
+  /** How long a dashboard login lasts, ms. */
+  sessionTtl: number
 }
 
 /** A certificate and its key, read from their files (PEM text), and the file names for log lines. */

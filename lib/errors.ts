@@ -34,6 +34,7 @@ export const UnauthorizedError = createError('GH_UNAUTHORIZED', 'Authentication 
 export const AdminUnauthorizedError = createError('GH_ADMIN_UNAUTHORIZED', 'Unauthorized', 401)
 export const AdminReadOnlyError = createError('GH_ADMIN_READ_ONLY', 'The admin API is read-only: set admin.token (or GATEHOUSE_ADMIN_TOKEN) to change servers', 403)
 export const AdminMisdirectedError = createError('GH_ADMIN_MISDIRECTED', 'This admin API does not answer for that Host; add it to admin.hosts', 421)
+export const AdminTooManyAttemptsError = createError('GH_ADMIN_TOO_MANY_ATTEMPTS', 'Too many failed attempts from this address, retry in %s s', 429)
 export const AdminBadRequestError = createError('GH_ADMIN_BAD_REQUEST', 'Invalid request: %s', 400)
 export const UnknownUpstreamError = createError('GH_UNKNOWN_UPSTREAM', 'No upstream "%s"', 404)
 export const UnknownServerError = createError('GH_UNKNOWN_SERVER', 'No server "%s" in upstream "%s"', 404)

@@ -1,7 +1,9 @@
 // Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message: a proxy
 // must not pass them on. Proxy-* ones are credentials and state meant for this proxy.
 // Expect is answered by Node's server already (100 Continue), and undici refuses to send it.
-const DROPPED = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'])
+// HTTP2-Settings belongs to an h2c upgrade of one connection (RFC 9113 §3.1: deprecated), even
+// when a client forgets to name it in Connection.
+const DROPPED = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings'])
 
 export type Headers = Record<string, string | string[] | number | undefined>
 

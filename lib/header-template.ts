@@ -56,3 +56,23 @@ export function compileTemplate (text: string): Template {
     return out
   }
 }
+
+// A scheme (`https:`) or a scheme-relative start (`//`, or `/\`, which browsers read as `//`).
+const NAMES_HOST = /^(?:[a-z][a-z0-9+.-]*:|[/\\]{2})/i
+const LEADING_SLASHES = /^[/\\]{2,}/
+
+/**
+ * A redirect target: a template that does not itself name a host (no scheme, no `//` of its
+ * own) never yields one. A request path substituted at its start could otherwise make it
+ * scheme-relative, `{path}` of `//evil.example` sending the client to evil.example; the run
+ * of slashes and backslashes that starts it is collapsed to one slash, as nginx's
+ * merge_slashes does to the path it matched.
+ */
+export function compileLocation (text: string): Template {
+  const build = compileTemplate(text)
+  if (NAMES_HOST.test(text)) return build
+  return source => {
+    const out = build(source)
+    return LEADING_SLASHES.test(out) ? out.replace(LEADING_SLASHES, '/') : out
+  }
+}

@@ -2,8 +2,10 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import type { AddressInfo } from 'node:net'
 import { STATUS_CODES } from 'node:http'
 import type { AdminOptions } from '../lib/config'
-import { authorized, hostAllowed } from '../lib/admin-guard'
-import { AdminMisdirectedError, AdminReadOnlyError, AdminUnauthorizedError } from '../lib/errors'
+import { bearerOf, cookieOf, hostAllowed, sameSecret, SESSION_COOKIE } from '../lib/admin-guard'
+import { AdminSessions } from '../lib/admin-sessions'
+import { checkAttempts, FailedLogins } from '../lib/failed-logins'
+import { AdminMisdirectedError, AdminReadOnlyError, AdminTooManyAttemptsError, AdminUnauthorizedError } from '../lib/errors'
 import servers from '../routes/admin/servers'
 import config from '../routes/admin/config'
 import dashboard from '../routes/admin/dashboard'
@@ -22,8 +24,9 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE']
 const READS = new Set(['GET', 'HEAD'])
 // Answered to anyone: a balancer in front checks it by the instance's address, and it tells nothing.
 const OPEN = new Set(['/health'])
-// The dashboard page and its login form, so that a browser without the cookie can get one.
-const LOGIN = new Set(['/', '/login'])
+// The dashboard page and its login form, so that a browser without the cookie can get one;
+// logout, which only ends the session its cookie names, whether or not that is still open.
+const LOGIN = new Set(['/', '/login', '/logout'])
 
 /**
  * The admin API on a listener of its own, as Envoy's admin and HAProxy's stats sockets are:
@@ -37,11 +40,14 @@ const LOGIN = new Set(['/', '/login'])
  *   POST, PATCH, DELETE /upstreams/NAME/servers[/ID]   runtime changes (routes/admin/servers.ts)
  *   GET /config     the effective config, secrets redacted
  *   GET /, /events  the dashboard and its server-sent events
- * Guarded as issue 13 asks: Host check (DNS rebinding), then the token, then read-only.
+ * Guarded in order: Host check (DNS rebinding), then the token (failed attempts limited per
+ * address, lib/failed-logins.ts) or a dashboard session (lib/admin-sessions.ts), then read-only.
  */
 export default async function admin (fastify: FastifyInstance, opts: AdminOptions) {
   const registry = createMetrics(() => fastify.gatehouse.registry.all(), () => refusalsOf(fastify.server)?.counts ?? new Map(), () => fastify.gatehouse.runtime.counts)
   let draining = false
+  const sessions = new AdminSessions(opts.sessionTtl)
+  const failures = new FailedLogins()
 
   const app = Fastify({
     // Warnings and errors only: the one line worth having at start (with its url) is the gateway's own, below.
@@ -70,7 +76,17 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
       return
     }
     if (LOGIN.has(path)) return
-    if (!authorized(request.headers, opts.token)) throw new AdminUnauthorizedError()
+    const bearer = bearerOf(request.headers.authorization)
+    if (bearer !== undefined) {
+      // A guess at the token: counted when wrong, refused without a look past the limit.
+      checkAttempts(failures, request.ip, reply)
+      if (sameSecret(bearer, opts.token)) return
+      failures.failed(request.ip)
+      throw new AdminUnauthorizedError()
+    }
+    // A session id is 256 random bits, beyond guessing: a stale cookie is not counted.
+    const session = cookieOf(request.headers.cookie, SESSION_COOKIE)
+    if (session === undefined || !sessions.valid(session, opts.token)) throw new AdminUnauthorizedError()
   })
 
   app.setNotFoundHandler(async (request, reply) => {
@@ -97,7 +113,7 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
   }
   await app.register(servers, { gatehouse: fastify.gatehouse })
   await app.register(config, { gatehouse: fastify.gatehouse })
-  await app.register(dashboard, { gatehouse: fastify.gatehouse, token: opts.token })
+  await app.register(dashboard, { gatehouse: fastify.gatehouse, token: opts.token, sessions, failures })
 
   fastify.addHook('onReady', async () => {
     await app.listen({ port: opts.port, host: opts.host })

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { request as httpRequest, ServerResponse, type IncomingMessage, type ClientRequest } from 'node:http'
+import { request as httpRequest, ServerResponse, STATUS_CODES, type IncomingMessage, type ClientRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Duplex } from 'node:stream'
 import type { Socket } from 'node:net'
@@ -8,8 +8,9 @@ import type { Upstream } from '../lib/upstream'
 import { Attempt } from '../lib/attempt'
 import { logFailure } from '../lib/attempt-log'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
-import { markUpgrade, upgradeHead } from '../lib/upgrade-request'
-import { refusalsOf, screenRequest } from './strict-http'
+import { declaresBody, dropUpgrade, isWebSocketUpgrade, markUpgrade, upgradeHead } from '../lib/upgrade-request'
+import { BadRequestError } from '../lib/errors'
+import { refusalsOf, screenRequest, type Refusals } from './strict-http'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -19,7 +20,7 @@ declare module 'fastify' {
 }
 
 /**
- * WebSocket (and any HTTP/1.1 Upgrade) through the same routes, policies and balancing as
+ * WebSocket upgrades through the same routes, policies and balancing as
  * plain requests. Node hands an upgrade to the server's 'upgrade' listeners instead of
  * 'request'; we feed it to Fastify's router with a response bound to the socket, as
  * @fastify/websocket does, so the route's hooks (rate limit, sticky) run and can still
@@ -44,7 +45,11 @@ async function websocket (fastify: FastifyInstance) {
   })
 
   function onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    markUpgrade(req, head)
+    const tunnelled = isWebSocketUpgrade(req)
+    // Any other upgrade (h2c, an unknown token) goes on as a plain request on a connection
+    // that closes after its answer; the bytes behind it are never read (see dropUpgrade).
+    if (tunnelled) markUpgrade(req, head)
+    else dropUpgrade(req)
     socket.on('error', () => socket.destroy())
     const res = new ServerResponse(req)
     res.assignSocket(socket as never)
@@ -53,7 +58,10 @@ async function websocket (fastify: FastifyInstance) {
     res.shouldKeepAlive = false
     res.once('finish', () => socket.end())
     // Upgrades skip the server's 'request' listener, and with it the protocol checks.
-    if (screenRequest(req, res, refusalsOf(fastify.server))) fastify.routing(req, res)
+    const refusals = refusalsOf(fastify.server)
+    if (!screenRequest(req, res, refusals)) return
+    if (!tunnelled && declaresBody(req)) refuseUpgradeBody(res, refusals)
+    else fastify.routing(req, res)
   }
 
   fastify.addHook('preClose', async () => {
@@ -153,6 +161,14 @@ async function websocket (fastify: FastifyInstance) {
     // socket's timeout counts both, so one timer watches the tunnel.
     backendSocket.setTimeout(attempt.upstream.options.tunnelIdleTimeout, close)
   }
+}
+
+/** 400 in the gateway's JSON shape, the connection closed after it as after every refusal before routing. */
+function refuseUpgradeBody (res: ServerResponse, refusals: Refusals | undefined): void {
+  const err = new BadRequestError('an upgrade other than websocket cannot carry a body')
+  refusals?.refused(400, err.code, err.message)
+  const body = JSON.stringify({ statusCode: 400, error: STATUS_CODES[400], code: err.code, message: err.message })
+  res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
 }
 
 /** The upgrade request to a backend: the client's headers as forwarded, with the two hop-by-hop ones an upgrade needs. */

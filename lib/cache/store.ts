@@ -13,7 +13,7 @@ export interface CacheEntry {
   status: number
   policy: CachePolicy
   body: Buffer
-  /** Bytes charged against maxSize: the body and an estimate of the fields. */
+  /** Bytes charged against maxSize: everything the entry keeps (see entryBytes). */
   size: number
 }
 
@@ -54,9 +54,10 @@ export class CacheStore {
   /** Stores a response under the key its own Vary gives; false when it is larger than the whole store. */
   set (entry: Omit<CacheEntry, 'key' | 'size'>, requestHeaders: Headers): CacheEntry | undefined {
     const names = varyNames(entry.policy.responseHeaders().vary)
-    const size = entry.body.length + fieldBytes(entry.policy.responseHeaders() as Headers) + 256
+    const key = variantKey(entry.primary, names, requestHeaders)
+    const size = entryBytes(entry, key, names, requestHeaders)
     if (size > this.maxSize) return undefined
-    const full: CacheEntry = { ...entry, key: variantKey(entry.primary, names, requestHeaders), size }
+    const full: CacheEntry = { ...entry, key, size }
     const v = this.variants.get(entry.primary)
     if (v === undefined) this.variants.set(entry.primary, { names, count: 1 })
     else {
@@ -69,7 +70,7 @@ export class CacheStore {
 
   /** The same response with a policy refreshed by a 304 (RFC 9111 §4.3.4), under the same key. */
   refresh (entry: CacheEntry, policy: CachePolicy): CacheEntry {
-    const next = { ...entry, policy }
+    const next = { ...entry, policy, size: entry.size - fieldBytes(entry.policy.responseHeaders() as Headers) + fieldBytes(policy.responseHeaders() as Headers) }
     const v = this.variants.get(entry.primary)
     if (v !== undefined) v.count++
     this.lru.set(entry.key, next)
@@ -117,8 +118,29 @@ function variantKey (primary: string, names: readonly string[], headers: Headers
   return key
 }
 
+// What V8 spends on an entry beyond its strings and bytes: the entry, its policy, their
+// header objects and the LRU's slot: measured on the heap after gc, about 1.9 KiB for an entry
+// with a short URL and a small body. A string costs its length plus a header, a field a slot besides.
+const ENTRY_OVERHEAD = 2048
+const STRING_OVERHEAD = 24
+const FIELD_OVERHEAD = 48
+
+/**
+ * The bytes an entry holds, charged in full against maxSize so that the bound is the memory
+ * the cache uses: the body, the response fields, and also the strings of its key, primary
+ * key and target (a URL of several KiB is kept more than once), and, for a response with
+ * Vary, the request fields its policy keeps to match later requests against (RFC 9111 §4.1).
+ */
+function entryBytes (entry: Omit<CacheEntry, 'key' | 'size'>, key: string, names: readonly string[], requestHeaders: Headers): number {
+  let n = ENTRY_OVERHEAD + entry.body.length + fieldBytes(entry.policy.responseHeaders() as Headers)
+  for (const text of [key, entry.primary, entry.target, entry.host, entry.upstream]) n += text.length + STRING_OVERHEAD
+  for (const name of names) n += name.length + STRING_OVERHEAD
+  if (names.length > 0) n += fieldBytes(requestHeaders)
+  return n
+}
+
 function fieldBytes (headers: Headers): number {
   let n = 0
-  for (const name in headers) n += name.length + String(headers[name]).length + 4
+  for (const name in headers) n += name.length + String(headers[name]).length + FIELD_OVERHEAD
   return n
 }

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify'
-import { compileTemplate } from '../../lib/header-template'
+import { compileLocation } from '../../lib/header-template'
 import { bodyPending, closeConnection } from '../../lib/close-connection'
 
 /**
@@ -12,7 +12,7 @@ async function redirects (fastify: FastifyInstance) {
   fastify.addHook('onRoute', routeOptions => {
     const redirect = routeOptions.config?.gatehouse?.redirect
     if (redirect === undefined) return
-    const to = compileTemplate(redirect.to)
+    const to = compileLocation(redirect.to)
     const gatehouseRedirect: RouteHandlerMethod = function (request, reply) {
       // A body is not read on to its end here; closing spares the client sending the rest.
       if (bodyPending(request.raw)) closeConnection(reply)

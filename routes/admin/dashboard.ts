@@ -2,13 +2,17 @@ import type { FastifyInstance } from 'fastify'
 import type { Gatehouse } from '../../plugins/upstreams'
 import { snapshot } from '../../lib/upstream-snapshot'
 import { LATENCY_BUCKETS } from '../../lib/latency-histogram'
-import { authorized, sameSecret, SESSION_COOKIE, sessionValue } from '../../lib/admin-guard'
+import { cookieOf, sameSecret, SESSION_COOKIE } from '../../lib/admin-guard'
+import type { AdminSessions } from '../../lib/admin-sessions'
+import { checkAttempts, type FailedLogins } from '../../lib/failed-logins'
 import { AdminBadRequestError, AdminUnauthorizedError } from '../../lib/errors'
 import { dashboardPage } from './dashboard-page'
 
 export interface DashboardRouteOptions {
   gatehouse: Gatehouse
   token: string | undefined
+  sessions: AdminSessions
+  failures: FailedLogins
 }
 
 // How often /events sends a sample: the page's rates and sparklines are computed from these.
@@ -17,15 +21,18 @@ const EVENT_PERIOD_MS = 1000
 /**
  * The dashboard (issue 13): one page with no outside resources (dashboard-page.ts), fed by
  * server-sent events. With a token, POST /login sets an httpOnly, SameSite=Strict cookie
- * (the token goes in a JSON body, never in a URL) that the admin API accepts as a Bearer
- * header; SameSite=Strict and the JSON body (a preflight another origin cannot pass) keep
+ * (the token goes in a JSON body, never in a URL) holding a random session id that expires
+ * after admin.sessionTtl and ends on POST /logout; the admin API accepts it as a Bearer header; SameSite=Strict and the JSON body (a preflight another origin cannot pass) keep
  * other sites from driving the API through it.
  */
 export default async function dashboard (admin: FastifyInstance, opts: DashboardRouteOptions) {
-  const { gatehouse, token } = opts
+  const { gatehouse, token, sessions, failures } = opts
 
   admin.get('/', async (request, reply) => {
-    const signedIn = token === undefined ? false : authorized(request.headers, token)
+    // The session cookie only: a Bearer header here would be a way to test guesses at the
+    // token that no failed-attempt limit sees (the page says whether it is signed in).
+    const session = cookieOf(request.headers.cookie, SESSION_COOKIE)
+    const signedIn = token !== undefined && session !== undefined && sessions.valid(session, token)
     return await reply
       .type('text/html; charset=utf-8')
       // Nothing from elsewhere, nothing in a frame (clickjacking the drain buttons).
@@ -36,14 +43,22 @@ export default async function dashboard (admin: FastifyInstance, opts: Dashboard
 
   admin.post<{ Body: { token?: unknown } }>('/login', async (request, reply) => {
     if (token === undefined) throw new AdminBadRequestError('no admin.token is set')
+    checkAttempts(failures, request.ip, reply)
     const given = request.body?.token
-    if (typeof given !== 'string' || !sameSecret(given, token)) throw new AdminUnauthorizedError()
+    if (typeof given !== 'string' || !sameSecret(given, token)) {
+      failures.failed(request.ip)
+      throw new AdminUnauthorizedError()
+    }
+    const maxAge = Math.ceil(sessions.ttl / 1000)
     return await reply
-      .header('set-cookie', `${SESSION_COOKIE}=${sessionValue(token)}; Path=/; HttpOnly; SameSite=Strict`)
+      .header('set-cookie', `${SESSION_COOKIE}=${sessions.start(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`)
       .code(204).send()
   })
 
+  // Ends the session on the server too: a copy of the cookie taken before is worth nothing after.
   admin.post('/logout', async (request, reply) => {
+    const session = cookieOf(request.headers.cookie, SESSION_COOKIE)
+    if (session !== undefined) sessions.end(session)
     return await reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`).code(204).send()
   })
 

@@ -5,7 +5,7 @@ import { call } from '../helper'
 import { startCached } from './support'
 
 t.test('eviction by size: the least recently used entry goes first, and the bytes stay within maxSize', async t => {
-  const body = 'x'.repeat(20_000)
+  const body = 'x'.repeat(19_000)
   const gw = await startCached(t, (req, res) => {
     res.setHeader('cache-control', 'max-age=60')
     res.end(body)

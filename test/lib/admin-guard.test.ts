@@ -1,5 +1,6 @@
 import t from 'tap'
-import { authorized, bearerOf, cookieOf, hostAllowed, sameSecret, sessionValue } from '../../lib/admin-guard'
+import { bearerOf, cookieOf, hostAllowed, sameSecret } from '../../lib/admin-guard'
+import { AdminSessions } from '../../lib/admin-sessions'
 import { isLoopback } from '../../lib/config-admin'
 import { LatencyHistogram, LATENCY_BUCKETS } from '../../lib/latency-histogram'
 
@@ -10,23 +11,32 @@ t.test('secrets compare equal only when equal, whatever their lengths', async t 
   t.notOk(sameSecret('', 'abc'))
 })
 
-t.test('the token as a Bearer header or as the session cookie', async t => {
+t.test('the token as a Bearer header; dashboard sessions', async t => {
   const token = 'x'.repeat(20)
   t.equal(bearerOf(`Bearer ${token}`), token)
   t.equal(bearerOf(`bearer  ${token}`), token, 'the scheme is case-insensitive (RFC 7235)')
   t.equal(bearerOf(`Basic ${token}`), undefined)
   t.equal(cookieOf('a=1; gh_admin=v; b=2', 'gh_admin'), 'v')
   t.equal(cookieOf('xgh_admin=v', 'gh_admin'), undefined)
-  t.ok(authorized({ authorization: `Bearer ${token}` }, token))
-  t.ok(authorized({ cookie: `gh_admin=${sessionValue(token)}` }, token))
-  t.notOk(authorized({ cookie: `gh_admin=${sessionValue('y'.repeat(20))}` }, token), 'another token\'s session')
-  t.notOk(authorized({ authorization: 'Bearer nope', cookie: `gh_admin=${sessionValue(token)}` }, token), 'a wrong Bearer header is not rescued by the cookie')
-  t.notOk(authorized({}, token))
+  let now = 1_000_000
+  const sessions = new AdminSessions(60_000, () => now)
+  const id = sessions.start(token)
+  t.not(sessions.start(token), id, 'each login its own random id')
+  t.ok(sessions.valid(id, token))
+  t.notOk(sessions.valid(id, 'y'.repeat(20)), 'a session ends with the token it was opened under')
+  t.notOk(sessions.valid(id, token), 'and stays ended')
+  const other = sessions.start(token)
+  t.notOk(sessions.valid('forged', token))
+  sessions.end(other)
+  t.notOk(sessions.valid(other, token), 'ended on logout')
+  const last = sessions.start(token)
+  now += 60_000
+  t.notOk(sessions.valid(last, token), 'expired after the ttl')
 })
 
 t.test('Host: loopback names and addresses, or the listed names; ports ignored', async t => {
   for (const h of ['127.0.0.1', '127.0.0.1:9901', '127.1.2.3', 'localhost:1', 'LOCALHOST', 'a.localhost', '[::1]:9901', '[::1]']) t.ok(hostAllowed(h, []), h)
-  for (const h of [undefined, '', 'evil.example', '127.0.0.1.evil.example', '10.0.0.1:9901', '[::2]:1', '0.0.0.0']) t.notOk(hostAllowed(h, []), String(h))
+  for (const h of [undefined, '', 'evil.example', '127.0.0.1.evil.example', '10.0.0.1:9901', '[::2]:1', '0.0.0.0', '[::1]evil.example', '[::1]:9901evil', '[::1]@evil.example', '127.0.0.1@evil.example', '127.0.0.1:9901:1', 'localhost:', '[127.0.0.1]', 'local host', '127.0.0.1/x']) t.notOk(hostAllowed(h, []), String(h))
   t.ok(hostAllowed('admin.internal:9901', ['admin.internal']))
   t.ok(isLoopback('::ffff:127.0.0.1'))
   t.notOk(isLoopback('0.0.0.0'))

@@ -60,7 +60,7 @@ function fullConfig (): GatehouseConfig {
     retryBodyLimit: 1024,
     drainTimeout: '5s',
     handleSignals: false,
-    admin: { port: 0, token: TOKEN, hosts: ['GW.example.com'], sync: 'redis://:sync-pass@127.0.0.1:1' },
+    admin: { port: 0, token: TOKEN, hosts: ['GW.example.com'], sync: 'redis://:sync-pass@127.0.0.1:1', sessionTtl: '8h' },
     limits: { sendTimeout: '30s', maxConnections: 50 },
     watch: true,
     listen: {
