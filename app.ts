@@ -83,7 +83,7 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(requestId)
   await fastify.register(closeOnDrain)
   await fastify.register(limits, config.limits)
-  await fastify.register(requestBody, { retryBodyLimit: config.retryBodyLimit, receiveTimeout: config.limits.receiveTimeout })
+  await fastify.register(requestBody, { retryBodyLimit: config.retryBodyLimit, requestBuffer: config.limits.requestBuffer, receiveTimeout: config.limits.receiveTimeout })
   await fastify.register(forward, { registry: fastify.gatehouse.registry })
   await fastify.register(accessLog)
   await fastify.register(websocket)

@@ -4,6 +4,37 @@ import type { FastifyInstance, onRequestHookHandler, preParsingHookHandler } fro
 import { BodyTooLargeError } from '../../lib/errors'
 import { toArray } from '../../lib/to-array'
 import { refuse } from './refuse'
+import { closeConnection } from '../../lib/close-connection'
+
+function noop (): void {}
+
+/**
+ * The body of a GET or HEAD, which Fastify never parses and Gatehouse never forwards, is
+ * read and dropped here, before the request goes on, so that one past the limit is refused
+ * (413, as nginx's client_max_body_size refuses it for any method) rather than left unread.
+ * Nothing is held; only its size is counted.
+ */
+function dropBody (payload: Parameters<preParsingHookHandler>[2], limit: number, tooLarge: () => Error, done: Parameters<preParsingHookHandler>[3]): void {
+  let size = 0
+  const finish = (err: Error | null) => {
+    payload.removeListener('data', onData)
+    payload.removeListener('end', onEnd)
+    payload.removeListener('error', onError)
+    done(err, payload)
+  }
+  const onData = (chunk: Buffer) => {
+    size += chunk.length
+    if (size > limit) {
+      payload.pause()
+      finish(tooLarge())
+    }
+  }
+  const onEnd = () => finish(null)
+  const onError = (err: Error) => finish(err)
+  payload.on('data', onData)
+  payload.once('end', onEnd)
+  payload.once('error', onError)
+}
 
 /**
  * `filters.maxBodySize`, as nginx's client_max_body_size: a declared Content-Length over the
@@ -12,7 +43,8 @@ import { refuse } from './refuse'
  * the count stream fails with a 413. The body parser (plugins/request-body.ts) hands that
  * failure on: a body still held fails the parse, a streamed one is destroyed, which aborts
  * the backend request (plugins/forward.ts answers the 413). Either way the connection closes,
- * since the rest of the upload is never read. Nothing is buffered here.
+ * since the rest of the upload is never read (over HTTP/2 the stream is reset instead).
+ * Nothing is buffered here.
  */
 async function bodySizeFilter (fastify: FastifyInstance) {
   fastify.addHook('onRoute', routeOptions => {
@@ -26,7 +58,7 @@ async function bodySizeFilter (fastify: FastifyInstance) {
         done()
         return
       }
-      reply.header('connection', 'close')
+      closeConnection(reply)
       done(refuse(fastify, request, route, 'body-size', new BodyTooLargeError(limit)))
     }
 
@@ -34,6 +66,14 @@ async function bodySizeFilter (fastify: FastifyInstance) {
       // A declared length was checked above, and Node's parser holds the body to it.
       if (request.headers['content-length'] !== undefined) {
         done(null, payload)
+        return
+      }
+      const tooLarge = () => {
+        closeConnection(reply)
+        return refuse(fastify, request, route, 'body-size', new BodyTooLargeError(limit))
+      }
+      if (request.method === 'GET' || request.method === 'HEAD') {
+        dropBody(payload, limit, tooLarge, done)
         return
       }
       let size = 0
@@ -44,10 +84,13 @@ async function bodySizeFilter (fastify: FastifyInstance) {
             callback(null, chunk)
             return
           }
-          reply.header('connection', 'close')
-          callback(refuse(fastify, request, route, 'body-size', new BodyTooLargeError(limit)))
+          callback(tooLarge())
         }
       })
+      // The failure is taken up by the body parser (plugins/request-body.ts) or by the body
+      // view that forwards it; if neither is listening any more (the request was answered),
+      // an 'error' with no listener would end the process.
+      counted.on('error', noop)
       payload.once('error', (err: Error) => counted.destroy(err))
       payload.pipe(counted)
       done(null, counted)
