@@ -16,9 +16,10 @@ export interface RequestBodyOptions {
 /**
  * Replaces Fastify's body parsers, which buffer and cap bodies, with one that hands the
  * raw stream on for every content type. The first max(`retryBodyLimit`, `requestBuffer`)
- * bytes are held: a body that ends within them becomes a Buffer (replayable on failover); a
- * longer one becomes a stream of the held bytes followed by the rest, and is never buffered
- * whole.
+ * bytes are held: a body that ends within `retryBodyLimit` becomes a Buffer (replayable on
+ * failover), one that ends within `requestBuffer` a stream of the whole body (not replayed
+ * once read, as before); a longer one becomes a stream of the held bytes followed by the
+ * rest, and is never buffered whole.
  *
  * Holding is also request buffering, as nginx's proxy_request_buffering: the route's
  * forwarder only runs once the parser is done, so a body that fits is received whole before a
@@ -78,7 +79,17 @@ async function requestBody (fastify: FastifyInstance, opts: RequestBodyOptions) 
         return
       }
       cleanup()
-      done(null, held.length === 1 ? held[0] : Buffer.concat(held, size))
+      const body = held.length === 1 ? held[0] : Buffer.concat(held, size)
+      if (size <= opts.retryBodyLimit) {
+        done(null, body)
+        return
+      }
+      // Held whole only to be buffered: handed on as a stream, so that, as for any body
+      // longer than retryBodyLimit, it is not replayed once an attempt has read it.
+      const stream = new PassThrough()
+      stream.on('error', noop)
+      stream.end(body)
+      done(null, stream)
     }
     const onError = (err: Error) => {
       // The deadline and the stall timer may both come due: the parse fails once.
