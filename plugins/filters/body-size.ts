@@ -72,6 +72,11 @@ async function bodySizeFilter (fastify: FastifyInstance) {
         closeConnection(reply)
         return refuse(fastify, request, route, 'body-size', new BodyTooLargeError(limit))
       }
+      // An upgrade's bytes after the head belong to the tunnel, not to a body: nothing to count.
+      if ((request.raw as { upgrade?: boolean }).upgrade === true) {
+        done(null, payload)
+        return
+      }
       if (request.method === 'GET' || request.method === 'HEAD') {
         dropBody(payload, limit, tooLarge, done)
         return
