@@ -138,8 +138,10 @@ function screenH2 (req: IncomingMessage): void {
     if (host !== undefined && host !== authority) throw new TargetError('host differs from :authority')
     headers.host = authority
   }
-  if (headers.host === undefined) throw new TargetError('no :authority or host')
-  if (!isValidHost(headers.host)) throw new TargetError('invalid Host header')
+  const value: unknown = headers.host
+  if (value === undefined) throw new TargetError('no :authority or host')
+  // A string unless sent twice, which Node's HTTP/2 server refuses today; checked, not assumed.
+  if (typeof value !== 'string' || !isValidHost(value)) throw new TargetError('invalid Host header')
   const stream = (req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream
   if (headers['content-length'] === undefined && stream?.endAfterHeaders === false) headers['transfer-encoding'] = 'chunked'
 }
