@@ -91,7 +91,7 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(sticky)
   // Request filters (issue 12): address, method, size and header checks before the rate limit,
   // basic auth after it (a bcrypt check is costly; guessing is limited first).
-  await fastify.register(filters)
+  await fastify.register(filters, { receiveTimeout: config.limits.receiveTimeout })
   await fastify.register(rateLimit, { config })
   await fastify.register(basicAuth)
   // After the policies (a 429 never reads the cache), before the routes it hooks onto.

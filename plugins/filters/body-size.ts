@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { Transform } from 'node:stream'
 import type { FastifyInstance, onRequestHookHandler, preParsingHookHandler } from 'fastify'
-import { BodyTooLargeError } from '../../lib/errors'
+import { BodyTooLargeError, ReceiveTimeoutError } from '../../lib/errors'
 import { toArray } from '../../lib/to-array'
 import { refuse } from './refuse'
 import { closeConnection } from '../../lib/close-connection'
@@ -14,9 +14,17 @@ function noop (): void {}
  * (413, as nginx's client_max_body_size refuses it for any method) rather than left unread.
  * Nothing is held; only its size is counted.
  */
-function dropBody (payload: Parameters<preParsingHookHandler>[2], limit: number, tooLarge: () => Error, done: Parameters<preParsingHookHandler>[3]): void {
+function dropBody (payload: Parameters<preParsingHookHandler>[2], limit: number, receiveTimeout: number, tooLarge: () => Error, done: Parameters<preParsingHookHandler>[3]): void {
   let size = 0
+  let finished = false
+  // The request waits for its body here, so the body is held to receiveTimeout as a whole:
+  // a GET whose body trickles would otherwise wait for ever, holding its client connection.
+  const deadline = setTimeout(() => finish(new ReceiveTimeoutError()), receiveTimeout)
   const finish = (err: Error | null) => {
+    if (finished) return
+    finished = true
+    clearTimeout(deadline)
+    if (err !== null) payload.on('error', noop)
     payload.removeListener('data', onData)
     payload.removeListener('end', onEnd)
     payload.removeListener('error', onError)
@@ -46,7 +54,7 @@ function dropBody (payload: Parameters<preParsingHookHandler>[2], limit: number,
  * since the rest of the upload is never read (over HTTP/2 the stream is reset instead).
  * Nothing is buffered here.
  */
-async function bodySizeFilter (fastify: FastifyInstance) {
+async function bodySizeFilter (fastify: FastifyInstance, opts: { receiveTimeout: number }) {
   fastify.addHook('onRoute', routeOptions => {
     const route = routeOptions.config?.gatehouse
     const limit = route?.filters?.maxBodySize
@@ -78,7 +86,7 @@ async function bodySizeFilter (fastify: FastifyInstance) {
         return
       }
       if (request.method === 'GET' || request.method === 'HEAD') {
-        dropBody(payload, limit, tooLarge, done)
+        dropBody(payload, limit, opts.receiveTimeout, tooLarge, done)
         return
       }
       let size = 0

@@ -75,3 +75,19 @@ t.test('while held, receiveTimeout is a deadline for the whole body, not reset b
   t.match(answer, /GH_RECEIVE_TIMEOUT/)
   t.equal(b.hits.length, 0, 'nothing reached the backend')
 })
+
+t.test('a GET body trickled to a maxBodySize route (read and dropped before forwarding) is held to receiveTimeout too', async t => {
+  const b = await startBackend(t, 'b')
+  const gw = await startGateway(t, {
+    limits: { receiveTimeout: '400ms' },
+    upstreams: { u: { servers: [{ url: b.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u', filters: { maxBodySize: 1000 } }]
+  })
+  const slow = await rawClient(gw.port, 'GET /trickle HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n')
+  t.teardown(() => slow.socket.destroy())
+  const timer = setInterval(() => { if (!slow.socket.destroyed) slow.socket.write('1\r\nx\r\n') }, 50)
+  t.teardown(() => clearInterval(timer))
+  const answer = await within('the trickled GET is refused', 5_000, slow.closed)
+  t.match(answer, /^HTTP\/1\.1 408 /)
+  t.equal(b.hits.length, 0, 'nothing reached the backend')
+})
