@@ -71,8 +71,10 @@ async function bodySizeFilter (fastify: FastifyInstance, opts: { receiveTimeout:
     }
 
     const gatehouseCountedSize: preParsingHookHandler = (request, reply, payload, done) => {
-      // A declared length was checked above, and Node's parser holds the body to it.
-      if (request.headers['content-length'] !== undefined) {
+      // A declared length was checked above, and Node's parser holds the body to it; without
+      // it or Transfer-Encoding there is no body (RFC 9112 §6.3; an HTTP/2 body of unknown
+      // length is marked chunked by plugins/strict-http.ts).
+      if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] === undefined) {
         done(null, payload)
         return
       }
