@@ -85,7 +85,7 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(requestId)
   await fastify.register(closeOnDrain)
   await fastify.register(limits, config.limits)
-  await fastify.register(requestBody, { retryBodyLimit: config.retryBodyLimit, receiveTimeout: config.limits.receiveTimeout })
+  await fastify.register(requestBody, { retryBodyLimit: config.retryBodyLimit, requestBuffer: config.limits.requestBuffer, receiveTimeout: config.limits.receiveTimeout })
   await fastify.register(forward, { registry: fastify.gatehouse.registry })
   await fastify.register(accessLog)
   await fastify.register(websocket)
@@ -93,7 +93,7 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(sticky)
   // Request filters (issue 12): address, method, size and header checks before the rate limit,
   // basic auth after it (a bcrypt check is costly; guessing is limited first).
-  await fastify.register(filters)
+  await fastify.register(filters, { receiveTimeout: config.limits.receiveTimeout })
   await fastify.register(rateLimit, { config })
   await fastify.register(basicAuth)
   // After the policies (a 429 never reads the cache), before the routes it hooks onto.

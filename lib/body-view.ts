@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream'
 
+function noop (): void {}
+
 /**
  * A one-attempt view of a streamed request body that reads from the source only when the
  * consumer first asks for data. undici destroys a request's body when the connection fails
@@ -12,6 +14,9 @@ export class BodyView extends Readable {
 
   constructor (private readonly source: Readable) {
     super()
+    // Its failure is the attempt's, which undici reports; once undici is done with the view
+    // (the backend answered) a late one, with no listener, would end the process.
+    this.on('error', noop)
   }
 
   _read (): void {

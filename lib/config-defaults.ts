@@ -66,7 +66,14 @@ export const DEFAULT_LIMITS = {
   /** Fastify's own default (72 s, above the 60 s idle timeout of common cloud load balancers); nginx's is 75 s. */
   keepAliveTimeout: 72_000,
   /** HAProxy's maxconn is of this order; past it new connections are closed at once. */
-  maxConnections: 10_000
+  maxConnections: 10_000,
+  /**
+   * nginx's proxy_request_buffering (on): a body up to this size is received whole before a
+   * server is chosen. nginx buffers 8-16 KiB in memory and the rest on disk; Gatehouse spills
+   * nothing to disk, so the bound is memory per upload in progress. 64 KiB, the retryBodyLimit
+   * default, so that by default the memory a request may hold is what it was.
+   */
+  requestBuffer: 64 * 1024
 }
 
 // Request filters and redirects (issue 12).

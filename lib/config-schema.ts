@@ -136,7 +136,8 @@ export const LimitsSchema = Closed({
   receiveTimeout: Type.Optional(Duration),
   headersTimeout: Type.Optional(Duration),
   keepAliveTimeout: Type.Optional(Duration),
-  maxConnections: Type.Optional(Type.Integer({ minimum: 1 }))
+  maxConnections: Type.Optional(Type.Integer({ minimum: 1 })),
+  requestBuffer: Type.Optional(Size)
 })
 
 // Request filters and header rules (issue 12): per route, and at the top level as defaults.

@@ -166,6 +166,8 @@ export interface LimitsOptions {
   headersTimeout: number
   keepAliveTimeout: number
   maxConnections: number
+  /** Bytes of a request body received whole before a server is chosen. */
+  requestBuffer: number
 }
 
 /** What a cached route follows (lib/config-cache.ts merges route over upstream over top level). */

@@ -8,6 +8,7 @@ import { formatAjvErrors, jsonErrorAt } from './config-format'
 import { normalizeRoutes, unknownUpstream } from './config-routes'
 import { normalizeDefaults } from './config-filters'
 import { cookieSecretOf } from './config-secrets'
+import { parseSize } from './size'
 import { normalizeAdmin } from './config-admin'
 import { normalizeUpstream } from './config-upstream'
 import { normalizeCache } from './config-cache'
@@ -99,7 +100,8 @@ function normalizeLimits (limits: GatehouseConfig['limits'], problems: string[])
     receiveTimeout: timerMs(problems, 'limits.receiveTimeout', ms(limits?.receiveTimeout, DEFAULT_LIMITS.receiveTimeout)),
     headersTimeout: timerMs(problems, 'limits.headersTimeout', ms(limits?.headersTimeout, DEFAULT_LIMITS.headersTimeout)),
     keepAliveTimeout: timerMs(problems, 'limits.keepAliveTimeout', ms(limits?.keepAliveTimeout, DEFAULT_LIMITS.keepAliveTimeout)),
-    maxConnections: limits?.maxConnections ?? DEFAULT_LIMITS.maxConnections
+    maxConnections: limits?.maxConnections ?? DEFAULT_LIMITS.maxConnections,
+    requestBuffer: limits?.requestBuffer === undefined ? DEFAULT_LIMITS.requestBuffer : parseSize(limits.requestBuffer)
   }
 }
 

@@ -22,6 +22,10 @@ export const ClientTimeoutError = createError('GH_CLIENT_TIMEOUT', 'The request 
 export const QueueTimeoutError = createError('GH_QUEUE_TIMEOUT', 'No connection to upstream "%s" became free in time', 503)
 export const RECEIVE_TIMEOUT_CODE = 'GH_RECEIVE_TIMEOUT'
 export const ReceiveTimeoutError = createError(RECEIVE_TIMEOUT_CODE, 'The request body stopped arriving', 408)
+// An upload the client cut short (an HTTP/2 stream reset before END_STREAM, DATA that disagrees
+// with content-length): a malformed request, never forwarded as complete (RFC 9113 §8.1.1).
+export const CLIENT_ABORTED_CODE = 'GH_CLIENT_ABORTED'
+export const ClientAbortedError = createError(CLIENT_ABORTED_CODE, 'The request body was cut short by the client', 400)
 
 // Request filters (issue 12): answered by Gatehouse, without touching a backend.
 export const ForbiddenError = createError('GH_FORBIDDEN', 'The client address is not allowed on this route', 403)

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { BadRequestError, ClientTimeoutError, HeadersTooLargeError } from '../lib/errors'
+import { BadRequestError, ClientAbortedError, ClientTimeoutError, HeadersTooLargeError } from '../lib/errors'
 
 const kRefused = Symbol('gatehouse.refused')
 
@@ -22,6 +22,13 @@ export function onClientError (err: NodeJS.ErrnoException, socket: ClientSocket)
   if (err.code === 'ECONNRESET' || socket.destroyed || socket[kRefused] === true) return
   // Node's parser stays in its error state and reports again on any later bytes: one answer.
   socket[kRefused] = true
+  // The request being answered may be the one whose body broke (a bad chunk size halfway):
+  // its body will never end, so its backend request would wait for the rest until the
+  // receive timeout, and this answer with it. Its readers (the body parser, the size filter)
+  // are told it failed, which aborts the backend request: never forwarded as complete.
+  // Not req.destroy(): that would destroy the socket, and the answers owed on it with it.
+  const req = socket._httpMessage?.req
+  if (req !== undefined && !req.complete && req.listenerCount('error') > 0) req.emit('error', new ClientAbortedError())
   afterPendingAnswers(socket, () => {
     if (socket.destroyed) return
     if (!socket.writable) {

@@ -63,33 +63,18 @@ async function strictHttp (fastify: FastifyInstance) {
 }
 
 /**
- * Checks one HTTP/1 request before routing and normalises its target in place (req.url,
- * and req.headers.host for an absolute-form target). Returns false when it answered the
- * request itself: an error (with `Connection: close`), or `OPTIONS *`. Also used for
- * upgrade requests, which Node hands to 'upgrade' listeners instead (plugins/websocket.ts).
+ * Checks one request before routing and normalises its target in place (req.url, and
+ * req.headers.host for an absolute-form target or an HTTP/2 `:authority`). Returns false when
+ * it answered the request itself: an error (with `Connection: close` over HTTP/1.1), or
+ * `OPTIONS *`. HTTP/1.1 and HTTP/2 go through the same target checks: only where the Host
+ * comes from and how a body is framed differ. Also used for upgrade requests, which Node
+ * hands to 'upgrade' listeners instead (plugins/websocket.ts).
  */
 export function screenRequest (req: IncomingMessage, res: ServerResponse, refusals: Refusals | undefined): boolean {
-  if (req.httpVersionMajor > 1) {
-    // HTTP/2 carries the authority in `:authority` and a client need not send Host. RFC 9113
-    // §8.3.1: an intermediary that forwards to HTTP/1.1 MUST create Host from `:authority`.
-    // Set here, before routing, so that host routes, preserveHost and x-forwarded-host see
-    // the client's host exactly as over HTTP/1.1 (issue 10).
-    const authority = req.headers[':authority']
-    if (req.headers.host === undefined && typeof authority === 'string') req.headers.host = authority
-    return true
-  }
   const url = req.url ?? ''
   try {
-    checkHost(req)
-    const te = req.headers['transfer-encoding']
-    if (te !== undefined && te !== 'chunked' && te.toLowerCase() !== 'chunked') {
-      // RFC 9112 §6.3: in a request whose final coding is not chunked, the body's length
-      // cannot be known: 400 (MUST). Otherwise, §6.1: a coding the server does not
-      // understand gets 501. Node's parser decodes `gzip, chunked` as chunked and would drop the gzip.
-      if (te.slice(te.lastIndexOf(',') + 1).trim().toLowerCase() !== 'chunked') throw new TargetError('chunked must be the final transfer coding')
-      answer(res, new NotImplementedError('transfer codings other than chunked'), refusals)
-      return false
-    }
+    if (req.httpVersionMajor > 1) screenH2(req)
+    else if (!screenH1(req, res, refusals)) return false
     let target: string
     const first = url.charCodeAt(0)
     if (first === 47 /* / */) {
@@ -99,6 +84,9 @@ export function screenRequest (req: IncomingMessage, res: ServerResponse, refusa
       if (req.method !== 'OPTIONS') throw new TargetError('asterisk-form is only for OPTIONS')
       res.writeHead(200, { allow: ALLOW, 'content-length': '0' }).end()
       return false
+    } else if (req.httpVersionMajor > 1) {
+      // RFC 9113 §8.3.1: `:path` is origin-form or `*`; the authority has its own field.
+      throw new TargetError('`:path` must be origin-form')
     } else {
       // RFC 9112 §3.2.2: the target's authority replaces Host.
       const absolute = absoluteTarget(url)
@@ -109,9 +97,53 @@ export function screenRequest (req: IncomingMessage, res: ServerResponse, refusa
     return true
   } catch (err) {
     if (!(err instanceof TargetError)) throw err
-    answer(res, new BadRequestError(err.reason), refusals)
+    answer(req, res, new BadRequestError(err.reason), refusals)
     return false
   }
+}
+
+/** The HTTP/1.1 checks before the target: Host, and Transfer-Encoding. False when answered. */
+function screenH1 (req: IncomingMessage, res: ServerResponse, refusals: Refusals | undefined): boolean {
+  checkHost(req)
+  const te = req.headers['transfer-encoding']
+  if (te !== undefined && te !== 'chunked' && te.toLowerCase() !== 'chunked') {
+    // RFC 9112 §6.3: in a request whose final coding is not chunked, the body's length
+    // cannot be known: 400 (MUST). Otherwise, §6.1: a coding the server does not
+    // understand gets 501. Node's parser decodes `gzip, chunked` as chunked and would drop the gzip.
+    if (te.slice(te.lastIndexOf(',') + 1).trim().toLowerCase() !== 'chunked') throw new TargetError('chunked must be the final transfer coding')
+    answer(req, res, new NotImplementedError('transfer codings other than chunked'), refusals)
+    return false
+  }
+  return true
+}
+
+/**
+ * The HTTP/2 checks before the target. RFC 9113 §8.3.1: `:authority` is the host; an
+ * intermediary that forwards to HTTP/1.1 MUST create Host from it, and a `host` field that
+ * differs from it makes the request malformed (nginx answers 400). Set here, before routing,
+ * so that host routes, preserveHost and x-forwarded-host see the host as over HTTP/1.1, and
+ * held to the same rule for a valid Host.
+ *
+ * HTTP/2 has no Transfer-Encoding: a body without content-length is framed by DATA frames
+ * up to END_STREAM, which is what a chunked body is over HTTP/1.1, and Fastify, the size
+ * filter and the body parser know a body of unknown length by that header alone (without
+ * it, Fastify reads a POST that has no content-type as having no body). So it is said here;
+ * it is a hop-by-hop field and never forwarded (undici frames the body itself).
+ */
+function screenH2 (req: IncomingMessage): void {
+  const headers = req.headers
+  const authority = headers[':authority']
+  const host = headers.host
+  if (typeof authority === 'string') {
+    if (host !== undefined && host !== authority) throw new TargetError('host differs from :authority')
+    headers.host = authority
+  }
+  const value: unknown = headers.host
+  if (value === undefined) throw new TargetError('no :authority or host')
+  // A string unless sent twice, which Node's HTTP/2 server refuses today; checked, not assumed.
+  if (typeof value !== 'string' || !isValidHost(value)) throw new TargetError('invalid Host header')
+  const stream = (req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream
+  if (headers['content-length'] === undefined && stream?.endAfterHeaders === false) headers['transfer-encoding'] = 'chunked'
 }
 
 /**
@@ -136,15 +168,14 @@ function isAbsoluteForm (url: string): boolean {
 }
 
 /** The gateway's JSON error shape, and the connection closed after it, as nginx does after a 400. */
-function answer (res: ServerResponse, err: { statusCode?: number, code: string, message: string }, refusals: Refusals | undefined): void {
+function answer (req: IncomingMessage, res: ServerResponse, err: { statusCode?: number, code: string, message: string }, refusals: Refusals | undefined): void {
   const status = err.statusCode ?? 400
   refusals?.refused(status, err.code, err.message)
   const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], code: err.code, message: err.message })
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    connection: 'close'
-  }).end(body)
+  const head: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }
+  // HTTP/2 has no Connection field (RFC 9113 §8.2.2); the stream ends with the answer.
+  if (req.httpVersionMajor < 2) head.connection = 'close'
+  res.writeHead(status, head).end(body)
 }
 
 export default fp(strictHttp, { fastify: '5.x', name: 'gatehouse-strict-http' })

@@ -13,10 +13,10 @@ import redirect from './redirect'
  * onRequest hooks run cheapest first: address, method, declared size, required headers.
  * Basic auth is registered on its own, after the rate limit (see ./basic-auth.ts).
  */
-async function filters (fastify: FastifyInstance) {
+async function filters (fastify: FastifyInstance, opts: { receiveTimeout: number }) {
   await fastify.register(ip)
   await fastify.register(methods)
-  await fastify.register(bodySize)
+  await fastify.register(bodySize, { receiveTimeout: opts.receiveTimeout })
   await fastify.register(requiredHeaders)
   await fastify.register(headers)
   await fastify.register(redirect)

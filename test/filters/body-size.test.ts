@@ -59,6 +59,7 @@ t.test('a chunked body growing past the limit while streamed: 413, the upload cu
   const seen = recordBodies(b)
   const gw = await startFilterGateway(t, {
     retryBodyLimit: 0,
+    limits: { requestBuffer: 0 },
     upstreams: { api: { servers: [{ url: b.url }] } },
     routes: [{ match: { path: '/*' }, upstream: 'api', filters: { maxBodySize: 64 * 1024 } }]
   })
@@ -83,6 +84,7 @@ t.test('a chunked body past the limit in one packet, before any backend read it:
   const seen = recordBodies(b)
   const gw = await startFilterGateway(t, {
     retryBodyLimit: 0,
+    limits: { requestBuffer: 0 },
     upstreams: { api: { servers: [{ url: b.url }] } },
     routes: [{ match: { path: '/*' }, upstream: 'api', filters: { maxBodySize: 100 } }]
   })

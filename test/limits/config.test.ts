@@ -14,6 +14,7 @@ t.test('bad limits fail at start, each named by its path', async t => {
     ['zero send timeout', c => { c.limits = { sendTimeout: 0 } }, /limits\.sendTimeout: must be between 1 ms and 2147483647 ms/],
     ['zero receive timeout', c => { c.limits = { receiveTimeout: '0s' } }, /limits\.receiveTimeout: must be between 1 ms/],
     ['bad headers timeout', c => { c.limits = { headersTimeout: 'soon' } }, /limits\.headersTimeout: must be a duration/],
+    ['bad request buffer', c => { c.limits = { requestBuffer: 'lots' } }, /limits\.requestBuffer: must be a size/],
     ['zero keep-alive timeout', c => { c.limits = { keepAliveTimeout: 0 } }, /limits\.keepAliveTimeout: must be between 1 ms/],
     ['timer overflow', c => { c.limits = { sendTimeout: '1000h' } }, /limits\.sendTimeout: must be between 1 ms and 2147483647 ms/],
     ['zero max connections', c => { c.limits = { maxConnections: 0 } }, /limits\.maxConnections: must be >= 1/],
@@ -32,7 +33,7 @@ t.test('bad limits fail at start, each named by its path', async t => {
 
 t.test('limits default as documented and durations are parsed', async t => {
   const n = normalizeConfig(base(), { env: {} })
-  t.same(n.limits, { sendTimeout: 60_000, receiveTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 72_000, maxConnections: 10_000 })
+  t.same(n.limits, { sendTimeout: 60_000, receiveTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 72_000, maxConnections: 10_000, requestBuffer: 65_536 })
   t.same(n.limits, DEFAULT_LIMITS)
   const api = n.upstreams.get('api')!
   t.equal(api.queueTimeout, 5_000)
@@ -41,10 +42,10 @@ t.test('limits default as documented and durations are parsed', async t => {
   t.equal(api.tunnelIdleTimeout, DEFAULT_TUNNEL_IDLE_TIMEOUT)
 
   const c = base()
-  c.limits = { sendTimeout: '2s', receiveTimeout: '1.5s', headersTimeout: 500, keepAliveTimeout: '1m', maxConnections: 7 }
+  c.limits = { sendTimeout: '2s', receiveTimeout: '1.5s', headersTimeout: 500, keepAliveTimeout: '1m', maxConnections: 7, requestBuffer: '16KiB' }
   c.upstreams.api.timeouts = { queue: '250ms', tunnelIdle: '2h' }
   const m = normalizeConfig(c, { env: {} })
-  t.same(m.limits, { sendTimeout: 2_000, receiveTimeout: 1_500, headersTimeout: 500, keepAliveTimeout: 60_000, maxConnections: 7 })
+  t.same(m.limits, { sendTimeout: 2_000, receiveTimeout: 1_500, headersTimeout: 500, keepAliveTimeout: 60_000, maxConnections: 7, requestBuffer: 16_384 })
   t.equal(m.upstreams.get('api')!.queueTimeout, 250)
   t.equal(m.upstreams.get('api')!.tunnelIdleTimeout, 7_200_000)
 })

@@ -30,8 +30,9 @@ t.test('an upload that stalls while streaming to the backend aborts the backend 
     answerBodySize(req, res)
   })
   const gw = await startGateway(t, {
-    limits: { receiveTimeout: '300ms' },
-    retryBodyLimit: 0, // nothing held: the body streams to the backend from its first byte
+    // Nothing held or buffered: the body streams to the backend from its first byte.
+    limits: { receiveTimeout: '300ms', requestBuffer: 0 },
+    retryBodyLimit: 0,
     upstreams: { u: { servers: [{ url: b.url }] } },
     routes: [{ match: { path: '/*' }, upstream: 'u' }]
   })
@@ -44,11 +45,13 @@ t.test('an upload that stalls while streaming to the backend aborts the backend 
   t.notOk(logs[0].finished, 'the backend never answered the partial upload')
 })
 
-t.test('a slow upload that keeps arriving is not cut: the timer restarts with every chunk', async t => {
+t.test('a slow streamed upload that keeps arriving is not cut: the timer restarts with every chunk', async t => {
   const b = await startBackend(t, 'b')
   b.handle(answerBodySize)
   const gw = await startGateway(t, {
-    limits: { receiveTimeout: '300ms' },
+    // Streamed: a held body has receiveTimeout as a whole-body deadline instead (test/limits/request-buffer.test.ts).
+    limits: { receiveTimeout: '300ms', requestBuffer: 0 },
+    retryBodyLimit: 0,
     upstreams: { u: { servers: [{ url: b.url }] } },
     routes: [{ match: { path: '/*' }, upstream: 'u' }]
   })
