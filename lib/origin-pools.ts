@@ -3,6 +3,7 @@ import type { UpstreamTls } from './config-types'
 import { tlsConnectOptions } from './tls-connect'
 import { applyTarget } from './upstream-target'
 import { Admission } from './admission'
+import { applySignal, CLIENT_GONE_CODE } from './client-signal'
 
 export interface PoolOptions {
   connections: number
@@ -65,7 +66,13 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       opts.reset = false
     }
     const admission = entry.admission
-    admission.admit(() => {
+    const signal = applySignal(opts)
+    if (signal?.aborted === true) {
+      // The client left before a slot was even asked for: nothing is sent.
+      process.nextTick(fail, cb, clientGone())
+      return
+    }
+    const waiter = admission.admit(() => {
       let held = true
       const release = () => {
         if (held) {
@@ -79,8 +86,22 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
         cb(err, data)
       })
     }, () => {
+      if (signal !== null) signal.removeListener('abort', leave)
       fail(cb, Object.assign(new Error('no connection to the server became free in time'), { code: QUEUE_TIMEOUT_CODE }))
     })
+    // Queued: a client that leaves now takes its place in the queue with it, never dispatched.
+    // The listener goes once it starts, when undici's own takes over.
+    function leave (): void {
+      if (waiter !== undefined && admission.leave(waiter)) fail(cb, clientGone())
+    }
+    if (waiter !== undefined && signal !== null) {
+      signal.once('abort', leave)
+      const start = waiter.start
+      waiter.start = () => {
+        signal.removeListener('abort', leave)
+        start()
+      }
+    }
   }
 
   /**
@@ -146,6 +167,10 @@ export function mergePoolOptions (a: PoolOptions, b: PoolOptions): PoolOptions {
     queueTimeout: Math.min(a.queueTimeout, b.queueTimeout),
     tls: a.tls
   }
+}
+
+function clientGone (): Error {
+  return Object.assign(new Error('the client went away'), { code: CLIENT_GONE_CODE })
 }
 
 function fail (cb: Callback, err: Error): void {
