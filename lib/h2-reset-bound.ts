@@ -10,6 +10,9 @@ export interface ResetBound {
   rate: number
 }
 
+/** How long a connection told to go away may take to close on its own. */
+const GRACE = 1_000
+
 const kBucket = Symbol('gatehouse.resetBucket')
 
 interface Bucket {
@@ -51,6 +54,20 @@ function onAborted (this: ServerHttp2Stream): void {
   bucket.tokens -= 1
   if (bucket.tokens >= 0) return
   session[kBucket] = undefined
-  // Node sends its final GOAWAY with this code, then closes; the client's streams go with it.
-  session.destroy(undefined, NGHTTP2_ENHANCE_YOUR_CALM)
+  // Out of nghttp2's callback that reported the reset: a GOAWAY queued from inside it (or a
+  // destroy()) is not written until something else is, and the client goes on meanwhile.
+  setImmediate(sendAway, session)
+}
+
+function sendAway (session: Http2Session): void {
+  if (session.destroyed) return
+  // GOAWAY with the reason; the connection closes once the streams it still has end, or
+  // after a short grace if they do not.
+  session.goaway(NGHTTP2_ENHANCE_YOUR_CALM)
+  session.close()
+  setTimeout(destroyLater, GRACE, session).unref()
+}
+
+function destroyLater (session: Http2Session): void {
+  if (!session.destroyed) session.destroy()
 }
