@@ -4,6 +4,8 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { startGateway, call } from '../helper'
 
+type Tap = Pick<typeof t, 'equal' | 'match' | 'ok'>
+
 const BACKEND_HEADERS = 'Set-Cookie: session=backend\r\nCache-Control: public, max-age=600\r\nETag: "backend-etag"\r\nX-Backend-Only: yes\r\n'
 
 /** A raw TCP backend: after each request head it writes `answer(path)` and, when `cut`, resets the connection. */
@@ -30,7 +32,7 @@ async function rawBackend (t: Parameters<typeof startGateway>[0], answer: (path:
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-function assertNoBackendHeaders (t: { equal: (a: unknown, b: unknown, m?: string) => unknown, match: (a: string, b: RegExp, m?: string) => unknown, ok: (a: unknown, m?: string) => unknown }, headers: Record<string, unknown>, what: string): void {
+function assertNoBackendHeaders (t: Tap, headers: Record<string, unknown>, what: string): void {
   for (const name of ['set-cookie', 'cache-control', 'etag', 'x-backend-only']) {
     t.equal(headers[name], undefined, `${what}: no ${name} from the backend`)
   }
