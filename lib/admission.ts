@@ -16,17 +16,35 @@ export class Admission {
 
   constructor (public limit: number, public timeout: number) {}
 
-  /** Calls `start` now if a slot is free, else once one is; calls `timedOut` instead if none frees within `timeout`. */
-  admit (start: () => void, timedOut: () => void): void {
+  /**
+   * Calls `start` now if a slot is free, else once one is; calls `timedOut` instead if none
+   * frees within `timeout`. Returns the waiter when the request had to queue (for leave()),
+   * undefined when it started at once.
+   */
+  admit (start: () => void, timedOut: () => void): Waiter | undefined {
     if (this.inflight < this.limit && this.head === this.waiting.length) {
       // The fast path: a free slot and no one ahead; no timer, no allocation.
       this.inflight++
       start()
-      return
+      return undefined
     }
     const waiter: Waiter = { start, timedOut, timer: undefined as unknown as NodeJS.Timeout }
     waiter.timer = setTimeout(() => this.expire(waiter), this.timeout)
     this.waiting.push(waiter)
+    return waiter
+  }
+
+  /**
+   * A queued request whose client went away leaves the queue, neither started nor timed out:
+   * it must not take a slot (and a backend connection) that no one is waiting for any more.
+   * Returns whether it was still queued.
+   */
+  leave (waiter: Waiter): boolean {
+    const i = this.waiting.indexOf(waiter, this.head)
+    if (i === -1) return false
+    clearTimeout(waiter.timer)
+    this.waiting.splice(i, 1)
+    return true
   }
 
   /** A slot is given back: the oldest waiter, if any, takes it. */
@@ -82,7 +100,7 @@ export class Admission {
   }
 }
 
-interface Waiter {
+export interface Waiter {
   start: () => void
   timedOut: () => void
   timer: NodeJS.Timeout

@@ -1,6 +1,7 @@
 import type { Backend } from './backend'
 import type { KeySource } from './hash-key'
 import type { Upstream } from './upstream'
+import type { ClientSignal } from './client-signal'
 import { gatewayError, neverSent } from './attempt-failure'
 import { NoServerAvailableError } from './errors'
 import { QUEUE_TIMEOUT_CODE } from './origin-pools'
@@ -30,14 +31,22 @@ export interface Failure {
  * forwarder and the WebSocket tunnel drive the same loop through it: next(), then
  * succeeded() or failed(), and release() when the exchange is over, so the failover rules
  * (never a server twice, the retry budget, what may be replayed) live in one place.
+ *
+ * It is also the backend request's abort signal (lib/client-signal.ts): abort() when the
+ * client is gone cancels whatever is queued or in flight for it, and the request ends
+ * charged to no server.
  */
-export class Attempt {
+export class Attempt implements ClientSignal {
   /** Servers this request failed on, in order; the array only once one failed (most requests never do). */
   private failedOn: Backend[] | undefined = undefined
   /** The server of the current (or last) attempt. */
   backend: Backend | null = null
   private lastError: Error | null = null
   private inflight = false
+  /** The client went away before its answer was complete. */
+  aborted = false
+  /** The one listener of the backend request in progress (queued, or in undici). */
+  private onAbort: (() => void) | null = null
 
   /** Servers this request failed on, in order. */
   get tried (): readonly Backend[] {
@@ -97,6 +106,31 @@ export class Attempt {
     this.release()
     backend.attempts--
     this.backend = null
+  }
+
+  /** The client is gone: the backend request in progress, if any, is cancelled; safe to call twice. */
+  abort (): void {
+    if (this.aborted) return
+    this.aborted = true
+    const listener = this.onAbort
+    this.onAbort = null
+    listener?.()
+  }
+
+  // The emitter half of ClientSignal, for one listener at a time (one backend request at a time).
+  on (_event: 'abort', listener: () => void): this {
+    this.onAbort = listener
+    return this
+  }
+
+  once (_event: 'abort', listener: () => void): this {
+    this.onAbort = listener
+    return this
+  }
+
+  removeListener (_event: 'abort', listener: () => void): this {
+    if (this.onAbort === listener) this.onAbort = null
+    return this
   }
 
   /** The exchange with the current server is over (answered, failed or abandoned); safe to call twice. */

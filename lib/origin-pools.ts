@@ -4,6 +4,7 @@ import { tlsConnectOptions } from './tls-connect'
 import { applyTarget } from './upstream-target'
 import { carriedPoolKey } from './pool-key'
 import { Admission } from './admission'
+import { applySignal, CLIENT_GONE_CODE } from './client-signal'
 
 export interface PoolOptions {
   /** The scheme://host:port the pool connects to. */
@@ -68,7 +69,13 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       opts.reset = false
     }
     const admission = entry.admission
-    admission.admit(() => {
+    const signal = applySignal(opts)
+    if (signal?.aborted === true) {
+      // The client left before a slot was even asked for: nothing is sent.
+      process.nextTick(fail, cb, clientGone())
+      return
+    }
+    const waiter = admission.admit(() => {
       let held = true
       const release = () => {
         if (held) {
@@ -82,8 +89,22 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
         cb(err, data)
       })
     }, () => {
+      if (signal !== null) signal.removeListener('abort', leave)
       fail(cb, Object.assign(new Error('no connection to the server became free in time'), { code: QUEUE_TIMEOUT_CODE }))
     })
+    // Queued: a client that leaves now takes its place in the queue with it, never dispatched.
+    // The listener goes once it starts, when undici's own takes over.
+    function leave (): void {
+      if (waiter !== undefined && admission.leave(waiter)) fail(cb, clientGone())
+    }
+    if (waiter !== undefined && signal !== null) {
+      signal.once('abort', leave)
+      const start = waiter.start
+      waiter.start = () => {
+        signal.removeListener('abort', leave)
+        start()
+      }
+    }
   }
 
   /**
@@ -151,6 +172,10 @@ export function mergePoolOptions (a: PoolOptions, b: PoolOptions): PoolOptions {
     // One key, one setting: the TLS settings are part of the key.
     tls: a.tls
   }
+}
+
+function clientGone (): Error {
+  return Object.assign(new Error('the client went away'), { code: CLIENT_GONE_CODE })
 }
 
 function fail (cb: Callback, err: Error): void {

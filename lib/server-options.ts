@@ -15,12 +15,36 @@ export interface GatehouseServerOptions {
   http2?: true
 }
 
+/** Streams one HTTP/2 connection may have open at once: nginx's http2_max_concurrent_streams. */
+export const H2_MAX_CONCURRENT_STREAMS = 128
+/** Streams refused for going past it before the connection is closed (GOAWAY ENHANCE_YOUR_CALM); Node's default is 100. */
+export const H2_MAX_REJECTED_STREAMS = 100
+/** Invalid frames tolerated per connection before GOAWAY ENHANCE_YOUR_CALM; Node's default is 1000. */
+export const H2_MAX_INVALID_FRAMES = 100
+/**
+ * Stream resets a client may send (the "rapid reset" attack: open, reset, repeat, never
+ * reaching the concurrency bound): a burst of this many, then H2_RESET_RATE a second, past
+ * which nghttp2 ends the connection with GOAWAY. nghttp2's defaults are 1000 and 33.
+ */
+export const H2_RESET_BURST = 200
+export const H2_RESET_RATE = 33
+
+// Node's names (http2.createSecureServer); streamResetBurst/Rate are read by Node ≥ 20.18 and 22.9.
+const H2_BOUNDS = Object.freeze({
+  settings: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS },
+  maxSessionRejectedStreams: H2_MAX_REJECTED_STREAMS,
+  maxSessionInvalidFrames: H2_MAX_INVALID_FRAMES,
+  streamResetBurst: H2_RESET_BURST,
+  streamResetRate: H2_RESET_RATE
+})
+
 export function serverOptionsOf (listen: ListenOptions): GatehouseServerOptions {
   const tls = listen.tls
   if (tls === undefined) return {}
   const https: SecureServerOptions = { cert: tls.cert, key: tls.key, minVersion: tls.minVersion }
   if (!listen.http2) return { https }
   https.allowHTTP1 = true
+  Object.assign(https, H2_BOUNDS, { settings: { ...H2_BOUNDS.settings } })
   return { http2: true, https }
 }
 

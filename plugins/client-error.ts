@@ -20,6 +20,14 @@ type ClientSocket = Socket & { _httpMessage?: ServerResponse | null, [kRefused]?
  */
 export function onClientError (err: NodeJS.ErrnoException, socket: ClientSocket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed || socket[kRefused] === true) return
+  if (err.code === 'HPE_INVALID_EOF_STATE') {
+    // The client closed its side in the middle of a request (an upload cut short): that
+    // request can never be answered, and waiting for its answer would keep its backend
+    // request, and the backend connection, until the backend gave up. Closing the socket
+    // cancels it (plugins/forward.ts), as nginx does on a client that closed the connection.
+    socket.destroy()
+    return
+  }
   // Node's parser stays in its error state and reports again on any later bytes: one answer.
   socket[kRefused] = true
   // The request being answered may be the one whose body broke (a bad chunk size halfway):

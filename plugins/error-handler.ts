@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { BadGatewayError } from '../lib/errors'
+import { dropBackendHeaders } from './forward'
 
 /**
  * Every error leaves as JSON with a status, a name and a code, and never with a stack or
@@ -9,6 +11,12 @@ import type { FastifyError, FastifyInstance } from 'fastify'
  */
 async function errorHandler (fastify: FastifyInstance) {
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    // A backend's answer that failed before its first byte went out (its body broke): the
+    // error carries none of the backend's headers, and it is the backend's failure (502).
+    if (dropBackendHeaders(reply) && error.code?.startsWith('GH_') !== true && request.upstream !== null) {
+      request.log.warn({ upstream: request.upstream.name, server: request.backend?.id, code: error.code }, 'the server\'s answer failed before it was sent')
+      error = new BadGatewayError(request.upstream.name)
+    }
     const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
     const upstream = request.upstream?.name
     if (status >= 500 && error.code?.startsWith('GH_') !== true) {

@@ -8,10 +8,11 @@ import type { UpstreamRegistry } from '../lib/upstream-registry'
 import { Attempt } from '../lib/attempt'
 import { logFailure } from '../lib/attempt-log'
 import { BodyView } from '../lib/body-view'
-import { BadRequestError, BODY_TOO_LARGE_CODE, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../lib/errors'
+import { BadRequestError, BODY_TOO_LARGE_CODE, CLIENT_ABORTED_CODE, ClientAbortedError, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../lib/errors'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
 import { carryTarget } from '../lib/upstream-target'
 import { carryPoolKey } from '../lib/pool-key'
+import { carrySignal, CLIENT_GONE_CODE } from '../lib/client-signal'
 import { bodyPending, closeConnection } from '../lib/close-connection'
 import { isReplayable, isStream, isUnread } from './request-body'
 
@@ -51,6 +52,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 const kAttempt = Symbol('gatehouse.attempt')
 const kPath = Symbol('gatehouse.path')
 const kSource = Symbol('gatehouse.source')
+const kBackendHeaders = Symbol('gatehouse.backendHeaders')
 
 interface ForwardState {
   /** The request's way through its group; also hung on the raw response, to release it on close. */
@@ -58,6 +60,8 @@ interface ForwardState {
   [kPath]: string
   /** The streamed request body, when it is one; request.body is then a view of it per attempt. */
   [kSource]: Readable | null
+  /** The backend's answer headers as copied onto the reply, until a gateway error drops them. */
+  [kBackendHeaders]: Record<string, unknown> | null
 }
 
 type GatewayRequest = FastifyRequest & ForwardState
@@ -77,6 +81,7 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
   fastify.decorateRequest(kAttempt, null)
   fastify.decorateRequest(kPath, '')
   fastify.decorateRequest(kSource, null)
+  fastify.decorateRequest(kBackendHeaders, null)
   fastify.decorateRequest('proxyTap', null)
 
   fastify.decorateReply('forward', function (this: FastifyReply, upstream: Upstream, path: string) {
@@ -166,13 +171,21 @@ const rewriteRequestHeaders: Hook<'rewriteRequestHeaders'> = (request, headers) 
   const path = (request as GatewayRequest)[kPath]
   carryTarget(out, q === -1 ? path : path + url.slice(q))
   carryPoolKey(out, (request.backend as NonNullable<FastifyRequest['backend']>).poolKey)
+  // The attempt is the backend request's abort signal: a client that leaves cancels it.
+  const attempt = (request as GatewayRequest)[kAttempt]
+  if (attempt !== null) carrySignal(out, attempt)
   // Numbers only where reply-from itself put one (content-length), which undici takes as is.
   return out as IncomingHttpHeaders
 }
 
 const rewriteHeaders: Hook<'rewriteHeaders'> = (headers, request) => {
   const out = withoutHopByHop(headers)
-  if (request !== undefined) out['x-request-id'] = request.requestId
+  if (request !== undefined) {
+    out['x-request-id'] = request.requestId
+    // reply-from copies these onto the reply before it knows it can pass the answer on (a
+    // status outside 100-599 fails after): a gateway error must not go out with them.
+    ;(request as GatewayRequest)[kBackendHeaders] = out
+  }
   return out as IncomingHttpHeaders
 }
 
@@ -182,6 +195,12 @@ function noRetry (): null {
 }
 
 const onResponse: Hook<'onResponse'> = (request, reply, res) => {
+  if (res.statusCode < 100 || res.statusCode > 599) {
+    // reply-from failed this answer already (onError: 502, or the next server); it still
+    // calls us with it, and its body must neither count as a success nor be sent.
+    res.stream.destroy()
+    return
+  }
   ;(request as GatewayRequest)[kAttempt]?.succeeded()
   if (reply.sent) {
     // Answered already (a limit tripped meanwhile): Fastify would leave this body unread,
@@ -198,11 +217,45 @@ const onError: Hook<'onError'> = (reply, { error }) => {
   const request = reply.request as unknown as GatewayRequest
   const attempt = request[kAttempt] as Attempt
   const code = errorCode(error)
+  dropBackendHeaders(reply)
+  if (attempt.aborted || code === CLIENT_GONE_CODE || request.raw.aborted) {
+    // The client reset its stream or closed its connection (nginx logs 499): its backend
+    // request was cancelled, or failed with the body the client cut. Nothing is charged to
+    // the server, nothing retried, and there is no one to answer.
+    attempt.release()
+    request.log.info({ upstream: attempt.upstream.name, server: attempt.backend?.id }, 'client went away: backend request cancelled')
+    return
+  }
+  if (REFUSED_ON_THE_WAY_OUT.has(code)) {
+    // undici refused the request itself (a header value or path it will not send): nothing
+    // left, so the server was never involved; the client's request is at fault (400).
+    attempt.cancel()
+    request.backend = null
+    if (bodyPending(request.raw)) closeConnection(reply)
+    reply.send(new BadRequestError(undiciMessage(error)))
+    return
+  }
+  if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
+    // The body the client sent disagrees with the length it declared: its fault, not the server's.
+    attempt.release()
+    closeConnection(reply)
+    reply.send(new BadRequestError('the request body does not match its content-length'))
+    return
+  }
   if (code === BODY_TOO_LARGE_CODE) {
     // The upload grew past the route's maxBodySize (plugins/filters/body-size.ts failed the
     // body, which aborted the backend request): the client's doing, as a receive timeout is.
     attempt.release()
     reply.header('connection', 'close').send((error as Error & { cause?: Error }).cause ?? error)
+    return
+  }
+  if (code === CLIENT_ABORTED_CODE) {
+    // The body was cut short by the client (a broken chunked framing, an HTTP/2 stream reset
+    // mid-upload): the backend request was aborted with it, and the fault is the client's, so
+    // nothing is charged to the server or retried; 400 for a client still there to read it.
+    attempt.release()
+    closeConnection(reply)
+    reply.send(new ClientAbortedError())
     return
   }
   if (code === RECEIVE_TIMEOUT_CODE) {
@@ -238,13 +291,46 @@ function fail (reply: ProxyReply, request: GatewayRequest, error: Error): void {
   if (request.proxyTap?.failed(reply, error) !== true) reply.send(error)
 }
 
+// undici's refusals of a request it was handed: InvalidArgumentError (a header value or a
+// path with bytes it will not put on the wire) and NotSupportedError (such as `expect`).
+const REFUSED_ON_THE_WAY_OUT = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED'])
+
+function undiciMessage (error: Error): string {
+  return (error as Error & { cause?: Error }).cause?.message ?? error.message
+}
+
+/**
+ * Takes the backend's answer headers off a reply that will carry a gateway error instead
+ * (a status it cannot pass on, a body that failed before its first byte): the error goes
+ * out with Gatehouse's own headers only. False when no backend answered (nothing to drop).
+ */
+export function dropBackendHeaders (reply: { request: unknown, raw: { headersSent: boolean, removeHeader (name: string): void }, removeHeader (name: string): unknown, header (name: string, value: string): unknown }): boolean {
+  const request = reply.request as GatewayRequest
+  const headers = request[kBackendHeaders]
+  if (headers === null || headers === undefined) return false
+  request[kBackendHeaders] = null
+  // Fastify copies the reply's headers onto the raw response when it starts a stream.
+  const raw = reply.raw.headersSent ? null : reply.raw
+  for (const name in headers) {
+    reply.removeHeader(name)
+    raw?.removeHeader(name)
+  }
+  reply.header('x-request-id', request.requestId)
+  return true
+}
+
 function errorCode (error: Error): string {
   const { code, cause } = error as Error & { code?: string, cause?: { code?: string } }
   return cause?.code ?? code ?? ''
 }
 
 function releaseOnClose (this: RawWithAttempt): void {
-  this[kAttempt]?.release()
+  const attempt = this[kAttempt]
+  if (attempt === undefined) return
+  // Closed before the answer ended: the client reset its stream or closed its connection.
+  // Whatever is still queued or in flight for it is cancelled (nginx's proxy_ignore_client_abort off).
+  if (!this.writableEnded) attempt.abort()
+  attempt.release()
 }
 
 export default fp(forward, { fastify: '5.x', name: 'gatehouse-forward', dependencies: ['gatehouse-request-state', 'gatehouse-request-id'] })

@@ -1,13 +1,18 @@
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { Socket } from 'node:net'
+import { constants as http2 } from 'node:http2'
 import { bodyPending, closeConnection } from '../lib/close-connection'
 import type { LimitsOptions } from '../lib/config'
 import { watchSend } from '../lib/stall-timer'
+import { boundStreamResets } from '../lib/h2-reset-bound'
+import { H2_RESET_BURST, H2_RESET_RATE } from '../lib/server-options'
 import { isStream } from './request-body'
 
 /** How often Node looks for connections past headersTimeout: at most this long after the limit. */
 const MAX_CHECK_INTERVAL = 1_000
 const MIN_CHECK_INTERVAL = 10
+const { NGHTTP2_CANCEL } = http2
 
 /**
  * What one client may hold of the gateway (issue #7). The server-wide limits are set on the
@@ -32,6 +37,8 @@ async function limits (fastify: FastifyInstance, opts: LimitsOptions) {
   server.headersTimeout = opts.headersTimeout
   server.connectionsCheckingInterval = Math.max(MIN_CHECK_INTERVAL, Math.min(MAX_CHECK_INTERVAL, Math.floor(opts.headersTimeout / 10)))
   server.keepAliveTimeout = opts.keepAliveTimeout
+  // HTTP/2 only ('session' is never emitted by an HTTP/1.1 server).
+  boundStreamResets(server, { burst: H2_RESET_BURST, rate: H2_RESET_RATE })
 
   const sendTimeout = opts.sendTimeout
   fastify.addHook('onSend', (request, reply, payload, done) => {
@@ -42,11 +49,36 @@ async function limits (fastify: FastifyInstance, opts: LimitsOptions) {
       watchSend(payload, sendTimeout, () => {
         request.log.info({ upstream: request.upstream?.name, sendTimeout }, 'client stopped reading: connection closed')
         // Fastify destroys the payload when the response closes: the backend request is aborted.
-        reply.raw.destroy()
+        resetClient(reply.raw)
       })
     }
     done(null, payload)
   })
+}
+
+type RawResponse = FastifyReply['raw'] & { stream?: { close (code: number): void } }
+
+/**
+ * Cuts a stalled client with a reset, not a FIN: a FIN leaves the unsent megabytes in the
+ * kernel until the peer reads them or the orphan timer ends, a reset drops them at once
+ * (nginx's reset_timedout_connection). Over HTTP/2 only the stream is reset (RST_STREAM
+ * CANCEL), which also frees its share of the connection's flow-control window.
+ */
+function resetClient (raw: RawResponse): void {
+  if (raw.stream !== undefined) {
+    raw.stream.close(NGHTTP2_CANCEL)
+    return
+  }
+  const socket = raw.socket as (Socket & { resetAndDestroy?: () => void }) | null
+  if (socket !== null && !socket.destroyed && typeof socket.resetAndDestroy === 'function') {
+    try {
+      socket.resetAndDestroy()
+      return
+    } catch {
+      // Only a plain TCP socket can be reset (a TLS socket's handle is not one): FIN it is.
+    }
+  }
+  raw.destroy()
 }
 
 export default fp(limits, { fastify: '5.x', name: 'gatehouse-limits' })

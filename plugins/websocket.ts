@@ -10,6 +10,7 @@ import { logFailure } from '../lib/attempt-log'
 import { forwardRequestHeaders, withoutHopByHop } from '../lib/forward-headers'
 import { declaresBody, dropUpgrade, isWebSocketUpgrade, markUpgrade, upgradeHead } from '../lib/upgrade-request'
 import { BadRequestError } from '../lib/errors'
+import { CLIENT_GONE_CODE } from '../lib/client-signal'
 import { refusalsOf, screenRequest, type Refusals } from './strict-http'
 
 declare module 'fastify' {
@@ -88,7 +89,25 @@ async function websocket (fastify: FastifyInstance) {
     }
     request.backend = backend
     const upstream = attempt.upstream
-    const out = upgradeRequest(request, upstream, backend.origin, target)
+    let out: ClientRequest
+    try {
+      out = upgradeRequest(request, upstream, backend.origin, target)
+    } catch (err) {
+      // Node refused to build the request (a header value it will not send): the client's
+      // request is at fault, nothing left, and the server is charged nothing.
+      attempt.cancel()
+      request.backend = null
+      reply.send(new BadRequestError((err as Error).message))
+      return
+    }
+    // The client went before the backend answered the upgrade: drop it, charged to no server.
+    const client = request.raw.socket
+    const onClientGone = (): void => {
+      if (reply.sent) return
+      attempt.abort()
+      out.destroy(Object.assign(new Error('the client went away'), { code: CLIENT_GONE_CODE }))
+    }
+    client.once('close', onClientGone)
 
     // Connect, then the answer to the upgrade, each within the upstream's timeouts; an open tunnel has none.
     const { connect, response } = upstream.options.timeouts
@@ -101,7 +120,8 @@ async function websocket (fastify: FastifyInstance) {
 
     out.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer)
-      if (reply.sent) {
+      client.removeListener('close', onClientGone)
+      if (reply.sent || attempt.aborted) {
         attempt.release()
         return
       }
@@ -116,6 +136,7 @@ async function websocket (fastify: FastifyInstance) {
     // The backend declined the upgrade: its answer goes to the client as a plain response.
     out.on('response', res => {
       clearTimeout(timer)
+      client.removeListener('close', onClientGone)
       attempt.succeeded()
       res.once('close', () => attempt.release())
       reply.code(res.statusCode ?? 502).headers(withoutHopByHop(res.headers)).send(res)
@@ -123,6 +144,7 @@ async function websocket (fastify: FastifyInstance) {
 
     out.on('upgrade', (res, backendSocket, backendHead) => {
       clearTimeout(timer)
+      client.removeListener('close', onClientGone)
       attempt.succeeded()
       reply.hijack()
       join(request, attempt, res, backendSocket as Socket, backendHead)
