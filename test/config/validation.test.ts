@@ -65,7 +65,7 @@ t.test('defaults are filled in and durations parsed', async t => {
   t.same(api.servers[0], { id: '127.0.0.1:9001', url: 'http://127.0.0.1:9001', origin: 'http://127.0.0.1:9001', weight: 1, backup: false })
   t.same(n.upstreams.get('web')!.timeouts, { connect: 5000, response: 60000 })
   t.equal(api.retries, 2)
-  t.same(api.passive, { maxFails: 3, failTimeout: 10000 })
+  t.same(api.passive, { maxFails: 3, failTimeout: 10000, maxEjectionPercent: 50 })
   t.equal(n.retryBodyLimit, 65536)
   t.equal(n.drainTimeout, 30000)
 })
