@@ -2,14 +2,14 @@
 # the gatehouse command (no launcher in between, so `docker stop` and `docker kill -s HUP` reach it).
 
 # Build stage: compile and pack, as `npm publish` would.
-FROM node:20-alpine AS build
+FROM node:24-alpine AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build && npm pack --ignore-scripts --pack-destination /tmp
 
-FROM node:20-alpine
+FROM node:24-alpine
 COPY --from=build /tmp/gatehouse-*.tgz /tmp/
 RUN npm install -g --no-audit --no-fund /tmp/gatehouse-*.tgz && rm /tmp/gatehouse-*.tgz && npm cache clean --force
 # The example config; mount your own over it.

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The gatehouse command: the gateway in its own process, with Fastify directly (no launcher
 // in between), so the signals systemd, pm2, supervisord or a container runtime send reach it.
+// First, before Fastify loads: the V8 heap flags (bin/node-flags.ts).
+import './node-flags'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { parseArgs } from 'node:util'
 import gatehouse from '../app'

@@ -33,7 +33,7 @@ t.test('the Dockerfile runs the gatehouse command on the config it ships, as a u
   t.equal(cmd[0], 'gatehouse')
   t.equal(configPath, '/etc/gatehouse/gatehouse.json')
   t.ok(one('COPY').includes(`examples/docker/gatehouse.json ${configPath}`), 'the example config is the image\'s default')
-  t.match(one('FROM').at(-1), /^node:20-(alpine|slim)$/)
+  t.match(one('FROM').at(-1), /^node:24-(alpine|slim)$/)
   t.notMatch(one('USER').at(-1), /^(root|0)$/)
   t.ok(one('USER').length > 0, 'a USER is set')
   // The admin API binds 0.0.0.0 in the container, so it needs a token (issue 13): compose.yaml passes it.

@@ -62,7 +62,10 @@ t.test('a 256 MiB upload and download stream through, checked by hash, without t
 
   clearInterval(sampler)
   // Both directions moved 512 MiB in all; a gateway that buffered would grow by at least 256 MiB.
-  t.ok(peak - rssBefore < 96 * 1024 * 1024, `memory grew by ${Math.round((peak - rssBefore) / 1048576)} MiB`)
+  // The bound leaves room below that for garbage: on Node 24 this process (gateway, backend and
+  // client with V8's default heap sizes) grew by 107-138 MiB while streaming, with undici 7 or 8
+  // and with 8 MiB semi-spaces alike; on Node 20 it stayed under 96.
+  t.ok(peak - rssBefore < 192 * 1024 * 1024, `memory grew by ${Math.round((peak - rssBefore) / 1048576)} MiB`)
 })
 
 t.test('small bodies of every content type arrive unchanged, including JSON', async t => {
