@@ -74,8 +74,7 @@ type RawWithAttempt = FastifyReply['raw'] & { [kAttempt]?: Attempt }
 async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
   // No `base`: a base given here would override the origin getUpstream returns per request.
   await fastify.register(replyFrom, {
-    // reply-from's types name its own undici 7; it only calls request(), which undici 8 keeps.
-    undici: opts.registry.pools as unknown as FastifyReplyFromOptions['undici'],
+    undici: opts.registry.pools,
     disableRequestLogging: true
   } satisfies FastifyReplyFromOptions)
 
