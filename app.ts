@@ -2,33 +2,33 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { loadConfigFile, normalizeConfig, type GatehouseConfig, type NormalizedConfig } from './lib/config'
 import { ConfigError } from './lib/errors'
-import upstreams from './plugins/upstreams'
-import requestBody from './plugins/request-body'
-import errorHandler from './plugins/error-handler'
-import forward from './plugins/forward'
-import requestState from './plugins/request-state'
-import requestId from './plugins/request-id'
-import closeOnDrain from './plugins/close-on-drain'
-import accessLog from './plugins/access-log'
-import websocket from './plugins/websocket'
-import limits from './plugins/limits'
-import healthCheck from './plugins/health-check'
-import sticky from './plugins/sticky'
+import upstreams from './plugins/proxy/upstreams'
+import requestBody from './plugins/proxy/request-body'
+import errorHandler from './plugins/proxy/error-handler'
+import forward from './plugins/proxy/forward'
+import requestState from './plugins/proxy/request-state'
+import requestId from './plugins/edge/request-id'
+import closeOnDrain from './plugins/edge/close-on-drain'
+import accessLog from './plugins/ops/access-log'
+import websocket from './plugins/proxy/websocket'
+import limits from './plugins/edge/limits'
+import healthCheck from './plugins/proxy/health-check'
+import sticky from './plugins/policies/sticky'
 import proxyRoutes from './routes/proxy'
-import rateLimit from './plugins/rate-limit'
-import signals from './plugins/signals'
-import watchConfig from './plugins/watch'
-import strictHttp from './plugins/strict-http'
-import expectContinue from './plugins/expect-continue'
-import filters, { basicAuth } from './plugins/filters'
-import frontTls from './plugins/front-tls'
-import redirectHttp from './plugins/redirect-http'
-import insecureUpstreams from './plugins/insecure-upstreams'
-import { cliServerOptions, serverMismatch, serverOptions, type GatehouseServerOptions } from './lib/server-options'
-import type { Gatehouse as GatehouseDecorator } from './plugins/upstreams'
-import { ConfigSchema } from './lib/config-schema'
-import { routeCache } from './lib/config-cache'
-import { routeCompress } from './lib/config-compress'
+import rateLimit from './plugins/policies/rate-limit'
+import signals from './plugins/ops/signals'
+import watchConfig from './plugins/ops/watch'
+import strictHttp from './plugins/edge/strict-http'
+import expectContinue from './plugins/edge/expect-continue'
+import filters, { basicAuth } from './plugins/policies/filters'
+import frontTls from './plugins/edge/front-tls'
+import redirectHttp from './plugins/edge/redirect-http'
+import insecureUpstreams from './plugins/ops/insecure-upstreams'
+import { cliServerOptions, serverMismatch, serverOptions, type GatehouseServerOptions } from './lib/http/server-options'
+import type { Gatehouse as GatehouseDecorator } from './plugins/proxy/upstreams'
+import { ConfigSchema } from './lib/config/schema'
+import { routeCache } from './lib/config/normalize/cache'
+import { routeCompress } from './lib/config/normalize/compress'
 
 // Options Fastify itself adds to every plugin's options, and Gatehouse's own `baseDir` (where
 // relative certificate paths are read from, as in serverOptions); they are not part of the config.
@@ -99,13 +99,13 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   // After the policies (a 429 never reads the cache), before the routes it hooks onto.
   // The cache, the admin console and fleet sync are loaded only when the config uses them:
   // their modules (prom-client, ioredis, http-cache-semantics, lru-cache) cost memory (issue 9).
-  if (config.routes.some(r => routeCache(config, r) !== undefined)) await fastify.register(import('./plugins/cache'))
+  if (config.routes.some(r => routeCache(config, r) !== undefined)) await fastify.register(import('./plugins/policies/cache'))
   // Encodes answers per client after the cache stored them plain (issue 11); before the routes
   // it hooks onto, and loaded (with @fastify/compress and zlib's streams) only when some route compresses.
-  if (config.routes.some(r => routeCompress(config, r) !== undefined)) await fastify.register(import('./plugins/compress'))
+  if (config.routes.some(r => routeCompress(config, r) !== undefined)) await fastify.register(import('./plugins/policies/compress'))
   await fastify.register(proxyRoutes)
-  if (config.admin !== undefined) await fastify.register(import('./plugins/admin'), config.admin)
-  if (config.admin?.sync !== undefined) await fastify.register(import('./plugins/fleet-sync'), { url: config.admin.sync })
+  if (config.admin !== undefined) await fastify.register(import('./plugins/ops/admin'), config.admin)
+  if (config.admin?.sync !== undefined) await fastify.register(import('./plugins/ops/fleet-sync'), { url: config.admin.sync })
   if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })
   // Issue 13; fixed at start like the routes. Without a file (config passed as options) there is nothing to watch.
   if (config.watch && file !== undefined) await fastify.register(watchConfig, { file })

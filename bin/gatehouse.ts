@@ -6,7 +6,7 @@ import './node-flags'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { parseArgs } from 'node:util'
 import gatehouse from '../app'
-import { serverOptionsFromFile } from '../lib/server-options'
+import { serverOptionsFromFile } from '../lib/http/server-options'
 
 const USAGE = 'usage: gatehouse [--port 8080] [--host 127.0.0.1] [--log-level info] [--trust-proxy ADDRESSES|HOPS|true] CONFIG'
 const DEFAULT_PORT = 8080

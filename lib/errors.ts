@@ -14,7 +14,7 @@ export const BadRequestError = createError('GH_BAD_REQUEST', 'Bad request: %s', 
 export const RateLimitedError = createError('GH_RATE_LIMITED', 'Rate limit exceeded, retry in %s', 429)
 export const RateLimitUnavailableError = createError('GH_RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable, try again later', 503)
 
-// Protocol errors answered before routing (plugins/strict-http.ts), and by the clientError handler.
+// Protocol errors answered before routing (plugins/edge/strict-http.ts), and by the clientError handler.
 export const NotImplementedError = createError('GH_NOT_IMPLEMENTED', 'Not implemented: %s', 501)
 export const HeadersTooLargeError = createError('GH_HEADERS_TOO_LARGE', 'Request header fields too large', 431)
 export const ClientTimeoutError = createError('GH_CLIENT_TIMEOUT', 'The request did not arrive in time', 408)

@@ -1,8 +1,8 @@
 import type { FastifyInstance, LogLevel } from 'fastify'
 import type { GatewayRoute } from '../lib/config'
-import { forwardPath, hostPattern, routeMethods } from '../lib/route-table'
+import { forwardPath, hostPattern, routeMethods } from '../lib/http/route-table'
 import { ConfigError, NoServerAvailableError } from '../lib/errors'
-import { isUpgrade } from '../lib/upgrade-request'
+import { isUpgrade } from '../lib/http/upgrade-request'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -43,7 +43,7 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
         config: { gatehouse: route },
         handler (request, reply) {
           // Looked up per request so that a reload's changes to the group apply at once. A
-          // redirect route has no upstream; plugins/filters/redirect.ts swaps this handler for its own.
+          // redirect route has no upstream; plugins/policies/filters/redirect.ts swaps this handler for its own.
           const upstream = name === undefined ? undefined : fastify.gatehouse.registry.get(name)
           if (upstream === undefined) {
             reply.send(new NoServerAvailableError(name ?? ''))
@@ -64,7 +64,7 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity }
 
 /**
- * The proxy writes one access line per request itself (plugins/forward.ts, through the
+ * The proxy writes one access line per request itself (plugins/proxy/forward.ts, through the
  * instance logger). Fastify's own "incoming request" and "request completed" lines would make
  * three, and its disableRequestLogging is a server option a plugin cannot set; a route log
  * level of at least "warn" silences those two while warnings and errors still show.

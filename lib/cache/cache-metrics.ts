@@ -1,7 +1,7 @@
 import { Counter, type Registry } from 'prom-client'
 import type { ResponseCache } from './response-cache'
 
-/** gatehouse_cache_total{upstream,result}: read from the cache's own counts at scrape time, as lib/metrics.ts reads the groups'. */
+/** gatehouse_cache_total{upstream,result}: read from the cache's own counts at scrape time, as lib/admin/metrics.ts reads the groups'. */
 export function addCacheMetrics (registry: Registry, cache: ResponseCache): void {
   new Counter({
     name: 'gatehouse_cache_total',

@@ -8,7 +8,7 @@ import { policyMaker, type Clock, type PolicyRequest } from './policy'
 /**
  * The gateway's one response cache, framework-free: the store, the coalescer, the counts and
  * the clock every freshness decision reads (replaceable, so that tests move time instead of
- * sleeping). plugins/cache.ts drives it from the request hooks; the admin API purges it.
+ * sleeping). plugins/policies/cache.ts drives it from the request hooks; the admin API purges it.
  */
 export class ResponseCache {
   readonly store: CacheStore

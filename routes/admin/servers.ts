@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import type { Gatehouse } from '../../plugins/upstreams'
-import type { Backend } from '../../lib/backend'
-import type { Upstream } from '../../lib/upstream'
-import { snapshot } from '../../lib/upstream-snapshot'
+import type { Gatehouse } from '../../plugins/proxy/upstreams'
+import type { Backend } from '../../lib/upstreams/backend'
+import type { Upstream } from '../../lib/upstreams/upstream'
+import { snapshot } from '../../lib/admin/upstream-snapshot'
 import { UnknownServerError, UnknownUpstreamError } from '../../lib/errors'
 
 export interface ServersRouteOptions {
@@ -13,7 +13,7 @@ interface Params { name: string, id: string }
 
 /**
  * Runtime changes to one group's servers (issue 13), as HAProxy's `add server` and
- * `set server … state`. The work is lib/runtime-servers.ts; this file is HTTP only. Ids in
+ * `set server … state`. The work is lib/upstreams/runtime-servers.ts; this file is HTTP only. Ids in
  * paths are URL-encoded (they may hold ":" and "[…]"); Fastify's router decodes them.
  */
 export default async function servers (admin: FastifyInstance, opts: ServersRouteOptions) {

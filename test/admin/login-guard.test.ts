@@ -2,7 +2,7 @@ import t from 'tap'
 import { startBackend, startGateway } from '../helper'
 import { rawRequest, type RawAnswer } from '../hostile/raw'
 import { waitFor } from '../wait'
-import { FailedLogins } from '../../lib/failed-logins'
+import { FailedLogins } from '../../lib/admin/failed-logins'
 
 const TOKEN = 'test-admin-token-0123456789'
 

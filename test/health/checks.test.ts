@@ -1,10 +1,10 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { Agent } from 'undici'
-import { Backend } from '../../lib/backend'
+import { Backend } from '../../lib/upstreams/backend'
 import { DEFAULT_HEALTH, type HealthCheckOptions } from '../../lib/config'
-import { createCheckers } from '../../lib/health'
-import { tcpCheck } from '../../lib/health/tcp-check'
+import { createCheckers } from '../../lib/upstreams/health'
+import { tcpCheck } from '../../lib/upstreams/health/tcp-check'
 import { startBackend, type TestBackend } from '../helper'
 import { serveHealth } from './fixtures/support'
 

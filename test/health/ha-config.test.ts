@@ -1,6 +1,6 @@
 import t from 'tap'
 import { normalizeConfig } from '../../lib/config'
-import { DEFAULT_MAX_EJECTION_PERCENT, DEFAULT_SLOW_START } from '../../lib/config-defaults'
+import { DEFAULT_MAX_EJECTION_PERCENT, DEFAULT_SLOW_START } from '../../lib/config/defaults'
 
 function problems (upstream: Record<string, unknown>): string {
   try {

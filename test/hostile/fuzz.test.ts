@@ -50,7 +50,7 @@ function unsupportedCoding (c: Case): boolean {
 const UNRESERVED = /[A-Za-z0-9\-._~]/
 
 /**
- * What the backend must receive for a target, computed apart from lib/request-target.ts:
+ * What the backend must receive for a target, computed apart from lib/http/request-target.ts:
  * the path with unreserved encodings decoded, less the route's prefix, and the raw query;
  * or null when the target must never reach a backend.
  */

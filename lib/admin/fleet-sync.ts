@@ -1,0 +1,39 @@
+import type { RuntimeChange, RuntimeServers } from '../upstreams/runtime-servers'
+
+/** The Redis list of changes in force and the channel they are announced on. */
+export const FLEET_LOG_KEY = 'gatehouse:fleet:changes'
+export const FLEET_CHANNEL = 'gatehouse:fleet'
+
+/** A change as the fleet shares it: who made it (an instance id) and the change itself. */
+export interface FleetMessage {
+  instance: string
+  change: RuntimeChange
+}
+
+/**
+ * Applies a change another instance made, through the same RuntimeServers calls the admin
+ * API makes (so it is validated, logged and counted here too), marked as coming from the
+ * fleet so that it is not published again. A change that no longer applies here (a server
+ * already added, a group this config does not have) is skipped: returns false.
+ */
+export function applyFleetChange (runtime: RuntimeServers, msg: FleetMessage): boolean {
+  const { change } = msg
+  const by = `fleet:${msg.instance}`
+  try {
+    if (change.action === 'add') {
+      runtime.add(change.upstream, { ...change.after, id: change.server }, by)
+    } else if (change.action === 'update') {
+      runtime.update(change.upstream, change.server, change.after, by)
+    } else {
+      runtime.remove(change.upstream, change.server, by)
+    }
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Whether a change came from the fleet (and so must not be published again). */
+export function fromFleet (change: RuntimeChange): boolean {
+  return change.by.startsWith('fleet:')
+}

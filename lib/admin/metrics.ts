@@ -1,0 +1,123 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Upstream } from '../upstreams/upstream'
+import { snapshot, SERVER_STATES, type ServerSnapshot, type UpstreamSnapshot } from './upstream-snapshot'
+import { LATENCY_BUCKETS } from './latency-histogram'
+
+type Labels = Record<string, string>
+/** The samples of one metric, from the state at scrape time. */
+type Samples = (upstreams: UpstreamSnapshot[]) => Iterable<[Labels, number]>
+
+/**
+ * Prometheus metrics for the upstream groups, built with prom-client on a registry of our
+ * own (the host app's default registry is left alone). Every value is read from the live
+ * counters when Prometheus scrapes, so proxying a request costs no metric bookkeeping.
+ */
+export function createMetrics (upstreams: () => readonly Upstream[], refused: () => ReadonlyMap<string, number> = () => new Map(), changes: () => Readonly<Record<string, number>> = () => ({})): Registry {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' })
+
+  const define = (Kind: typeof Counter | typeof Gauge, name: string, help: string, labelNames: string[], samples: Samples) => {
+    new Kind({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect () {
+        // Counters only go up, but these are copies of totals kept elsewhere: reset, then add the total.
+        this.reset()
+        for (const [labels, value] of samples(snapshot(upstreams(), Date.now()))) this.inc(labels, value)
+      }
+    })
+  }
+  const perServer = (value: (s: ServerSnapshot) => number, extra?: (s: ServerSnapshot) => Labels): Samples => function * (state) {
+    for (const u of state) for (const s of u.servers) yield [{ upstream: u.name, server: s.id, ...extra?.(s) }, value(s)]
+  }
+
+  define(Counter, 'gatehouse_requests_total', 'Requests answered, by upstream group and status class.', ['upstream', 'status'], function * (state) {
+    for (const u of state) for (const [status, n] of Object.entries(u.responses)) yield [{ upstream: u.name, status }, n]
+  })
+  define(Counter, 'gatehouse_retries_total', 'Attempts sent again to another server after a failure.', ['upstream'], function * (state) {
+    for (const u of state) yield [{ upstream: u.name }, u.retries]
+  })
+  define(Counter, 'gatehouse_queue_timeouts_total', 'Attempts that waited timeouts.queue for a free connection to a server and got none (answered 503 unless another server took them).', ['upstream'], function * (state) {
+    for (const u of state) yield [{ upstream: u.name }, u.queueTimeouts]
+  })
+  define(Counter, 'gatehouse_refused_total', 'Requests a route filter refused without touching a backend, by upstream group and reason (ip, method, body-size, header, basic-auth).', ['upstream', 'reason'], function * (state) {
+    for (const u of state) for (const [reason, n] of Object.entries(u.refused)) yield [{ upstream: u.name, reason }, n]
+  })
+  define(Gauge, 'gatehouse_upstream_ready_servers', 'Servers of the group that take requests now.', ['upstream'], function * (state) {
+    for (const u of state) yield [{ upstream: u.name }, u.ready]
+  })
+  define(Counter, 'gatehouse_server_attempts_total', 'Attempts sent to a server.', ['upstream', 'server'], perServer(s => s.attempts))
+  define(Counter, 'gatehouse_server_failures_total', 'Attempts to a server that failed: refused, reset or timed out.', ['upstream', 'server'], perServer(s => s.failedAttempts))
+  define(Gauge, 'gatehouse_server_inflight', 'Requests in flight to a server (open WebSocket tunnels included).', ['upstream', 'server'], perServer(s => s.inflight))
+  // State is never a label of a series that comes and goes (issue 13): ready is 0/1, and
+  // server_state has one series per possible state, each 0 or 1, all present at every scrape.
+  define(Gauge, 'gatehouse_server_ready', '1 when the server takes requests; 0 when unhealthy, ejected, on trial, draining or in maint.', ['upstream', 'server'],
+    perServer(s => s.state === 'ready' ? 1 : 0))
+  define(Gauge, 'gatehouse_server_state', `1 for the state the server is in, 0 for the others (${SERVER_STATES.join(', ')}).`, ['upstream', 'server', 'state'], function * (state) {
+    for (const u of state) for (const s of u.servers) for (const st of SERVER_STATES) yield [{ upstream: u.name, server: s.id, state: st }, s.state === st ? 1 : 0]
+  })
+  // Issue 13: health transitions and runtime changes, read from their counters at scrape time.
+  new Counter({
+    name: 'gatehouse_health_transitions_total',
+    help: 'Health-check verdict changes of the servers of a group, by the state entered (healthy or unhealthy).',
+    labelNames: ['upstream', 'to'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const u of upstreams()) for (const [to, n] of Object.entries(u.healthTransitions)) this.inc({ upstream: u.name, to }, n)
+    }
+  })
+  new Counter({
+    name: 'gatehouse_admin_changes_total',
+    help: 'Servers changed through the admin API, by action (add, update, remove).',
+    labelNames: ['action'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [action, n] of Object.entries(changes())) this.inc({ action }, n)
+    }
+  })
+  registry.registerMetric(durationHistogram(upstreams) as never)
+  // Not through define(): these have no upstream, and are not read from a snapshot.
+  new Counter({
+    name: 'gatehouse_refused_before_routing_total',
+    help: 'Requests refused before routing (a malformed target, Host or framing), by error code.',
+    labelNames: ['code'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [code, n] of refused()) this.inc({ code }, n)
+    }
+  })
+  return registry
+}
+
+/**
+ * gatehouse_request_duration_seconds, per upstream, from the plain counters each group keeps
+ * (lib/admin/latency-histogram.ts): prom-client's Histogram would hash the labels of every request.
+ * An object with `name` and `get()` is what prom-client's Registry formats.
+ */
+function durationHistogram (upstreams: () => readonly Upstream[]) {
+  const name = 'gatehouse_request_duration_seconds'
+  const help = 'Time from the request to the end of the answer, per upstream group, as in the access log.'
+  const bounds = [...LATENCY_BUCKETS.map(String), '+Inf']
+  return {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    reset () {},
+    get () {
+      const values: Array<{ metricName: string, labels: Labels, value: number }> = []
+      for (const u of upstreams()) {
+        const h = u.latency
+        h.cumulative().forEach((value, i) => values.push({ metricName: `${name}_bucket`, labels: { upstream: u.name, le: bounds[i] }, value }))
+        values.push({ metricName: `${name}_sum`, labels: { upstream: u.name }, value: h.sum / 1000 })
+        values.push({ metricName: `${name}_count`, labels: { upstream: u.name }, value: h.count })
+      }
+      return { name, help, type: 'histogram', aggregator: 'sum', values }
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import type { Balance } from './types'
+
+// Every default of the config, as named constants: the README's config tables list these same
+// values, and lib/config/ apply them once, at boot, after the schema has passed.
+
+export const DEFAULT_BALANCE: Balance = 'round-robin'
+export const DEFAULT_WEIGHT = 1
+export const DEFAULT_CONNECT_TIMEOUT = 5_000
+export const DEFAULT_RESPONSE_TIMEOUT = 60_000
+/** How long a request may wait for a free pooled connection: HAProxy's `timeout queue`. */
+export const DEFAULT_QUEUE_TIMEOUT = 5_000
+/** An open WebSocket tunnel with no bytes either way for this long is closed (nginx: proxy_read_timeout). */
+export const DEFAULT_TUNNEL_IDLE_TIMEOUT = 3_600_000
+export const DEFAULT_CONNECTIONS = 128
+export const DEFAULT_RETRIES = 2
+export const DEFAULT_RETRY_BUDGET = 0.2
+export const DEFAULT_MAX_FAILS = 3
+export const DEFAULT_FAIL_TIMEOUT = 10_000
+/**
+ * Envoy's outlier_detection max_ejection_percent: at most this share of a group's servers
+ * (primaries and backups counted apart) is passively ejected at once, rounded down, so that
+ * below 100 the last one is never ejected (nginx never marks a single-server group down).
+ */
+export const DEFAULT_MAX_EJECTION_PERCENT = 50
+/** HAProxy's `slowstart`, Envoy's slow_start_window: 0 is off, a recovered server gets its full weight at once. */
+export const DEFAULT_SLOW_START = 0
+export const DEFAULT_HEALTH = {
+  type: 'http' as const,
+  path: '/health',
+  interval: 1_000,
+  timeout: 500,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+  expectStatus: [200, 399] as [number, number]
+}
+export const DEFAULT_STICKY = {
+  cookie: 'gh_sticky',
+  ttl: 3_600_000,
+  secure: false,
+  httpOnly: true,
+  sameSite: 'lax' as const
+}
+export const DEFAULT_RATE_LIMIT = {
+  key: 'header:appid',
+  max: 100,
+  timeWindow: 1_000,
+  failClosed: false
+}
+export const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024
+export const DEFAULT_DRAIN_TIMEOUT = 30_000
+export const DEFAULT_ADMIN_HOST = '127.0.0.1'
+/** Host names the admin API answers besides loopback addresses (DNS rebinding, issue 13). */
+export const DEFAULT_ADMIN_HOSTS: string[] = []
+/** How long a dashboard login lasts: a working day, then the token again. */
+export const DEFAULT_ADMIN_SESSION_TTL = 12 * 60 * 60 * 1000
+export const DEFAULT_WATCH = false
+// Server-level limits (issue #7), each as nginx or HAProxy sets it unless said otherwise.
+export const MAX_TIMER_MS = 2 ** 31 - 1
+export const DEFAULT_LIMITS = {
+  /** nginx send_timeout: a client that accepts no bytes for this long is cut. */
+  sendTimeout: 60_000,
+  /** nginx client_body_timeout: a request body that stops arriving for this long gets 408. */
+  receiveTimeout: 60_000,
+  /** nginx client_header_timeout is 60 s; 10 s is HAProxy's usual `timeout http-request`. */
+  headersTimeout: 10_000,
+  /** Fastify's own default (72 s, above the 60 s idle timeout of common cloud load balancers); nginx's is 75 s. */
+  keepAliveTimeout: 72_000,
+  /** HAProxy's maxconn is of this order; past it new connections are closed at once. */
+  maxConnections: 10_000,
+  /**
+   * nginx's proxy_request_buffering (on): a body up to this size is received whole before a
+   * server is chosen. nginx buffers 8-16 KiB in memory and the rest on disk; Gatehouse spills
+   * nothing to disk, so the bound is memory per upload in progress. 64 KiB, the retryBodyLimit
+   * default, so that by default the memory a request may hold is what it was.
+   */
+  requestBuffer: 64 * 1024
+}
+
+// Request filters and redirects (issue 12).
+export const DEFAULT_BASIC_AUTH_REALM = 'gatehouse'
+/** 302 when a redirect names no status: temporary, so a mistake is not cached by browsers for good. */
+export const DEFAULT_REDIRECT_STATUS = 302
+// The response cache (issue 11). Stale answers are off unless asked for, by the config or by
+// the response itself (stale-if-error, stale-while-revalidate: RFC 5861).
+export const DEFAULT_CACHE = {
+  maxSize: 256 * 1024 ** 2,
+  maxEntrySize: 8 * 1024 ** 2,
+  staleIfError: 0,
+  staleWhileRevalidate: 0,
+  /** How long a request waits for another one fetching the same key (nginx: proxy_cache_lock_timeout). */
+  lockTimeout: 5_000
+}
+// Compression (issue 11): off unless `compress` is set. nginx's gzip_min_length is 20 bytes;
+// 1 KiB is @fastify/compress's threshold, below which the coding's own overhead eats the gain.
+export const DEFAULT_COMPRESS = {
+  threshold: 1024,
+  encodings: ['br', 'gzip'] as Array<'br' | 'gzip' | 'deflate'>
+}
+/**
+ * Levels of on-the-fly encoding, fixed: brotli's default quality (11) costs tens of times the CPU
+ * of quality 4, which still encodes smaller than gzip 6 at about gzip 6's cost (Cloudflare's
+ * measurements; @fastify/compress's default too). gzip 6 is zlib's own default. The brotli window
+ * is 512 KiB (ngx_brotli's brotli_window) rather than 4 MiB, to bound each stream's memory.
+ */
+export const BROTLI_QUALITY = 4
+export const BROTLI_WINDOW_BITS = 19
+export const GZIP_LEVEL = 6
+// TLS (issue 10). TLS 1.0 and 1.1 are deprecated by RFC 8996; Node's own floor is 1.2 too.
+export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2' as const
+export const DEFAULT_REJECT_UNAUTHORIZED = true

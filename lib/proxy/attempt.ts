@@ -1,0 +1,143 @@
+import type { Backend } from '../upstreams/backend'
+import type { KeySource } from '../upstreams/hash-key'
+import type { Upstream } from '../upstreams/upstream'
+import type { ClientSignal } from './client-signal'
+import { gatewayError, neverSent } from './attempt-failure'
+import { NoServerAvailableError } from '../errors'
+import { QUEUE_TIMEOUT_CODE } from './origin-pools'
+
+const NONE: readonly Backend[] = Object.freeze([])
+
+/** What the request could survive being sent again with, decided by the caller who knows the body. */
+export interface Resend {
+  /** The request can go out again if none of it was sent (the body is held, or still unread). */
+  ifNotSent: boolean
+  /** The request can go out again even though it reached a backend (idempotent, body held). */
+  ifSent: boolean
+}
+
+export interface Failure {
+  /** Another server may be tried now: the request is safe to resend and the retry is within `retries` and the budget. */
+  retry: boolean
+  /** What the client gets when no retry follows: 502 or 504, naming the group. */
+  error: Error
+  /** This failure ejected the server (passive health): worth one warning. */
+  ejected: boolean
+}
+
+/**
+ * One request's way through an upstream group: which servers it was sent to, which one
+ * holds it now, and what the client gets when it cannot go anywhere else. The HTTP
+ * forwarder and the WebSocket tunnel drive the same loop through it: next(), then
+ * succeeded() or failed(), and release() when the exchange is over, so the failover rules
+ * (never a server twice, the retry budget, what may be replayed) live in one place.
+ *
+ * It is also the backend request's abort signal (lib/proxy/client-signal.ts): abort() when the
+ * client is gone cancels whatever is queued or in flight for it, and the request ends
+ * charged to no server.
+ */
+export class Attempt implements ClientSignal {
+  /** Servers this request failed on, in order; the array only once one failed (most requests never do). */
+  private failedOn: Backend[] | undefined = undefined
+  /** The server of the current (or last) attempt. */
+  backend: Backend | null = null
+  private lastError: Error | null = null
+  private inflight = false
+  /** The client went away before its answer was complete. */
+  aborted = false
+  /** The one listener of the backend request in progress (queued, or in undici). */
+  private onAbort: (() => void) | null = null
+
+  /** Servers this request failed on, in order. */
+  get tried (): readonly Backend[] {
+    return this.failedOn ?? NONE
+  }
+
+  constructor (readonly upstream: Upstream, private readonly source: KeySource, private readonly preferred: string | null) {
+    upstream.budget.recordRequest()
+  }
+
+  /** Picks a server not yet tried (the sticky hint first, while it is ready) and books it in flight; undefined when none is left. */
+  next (): Backend | undefined {
+    const preferred = this.preferred === null ? undefined : this.upstream.backends.get(this.preferred)
+    const backend = this.upstream.select(this.source, { tried: this.failedOn, preferred })
+    if (backend === undefined) return undefined
+    this.backend = backend
+    this.inflight = true
+    backend.inflight++
+    backend.attempts++
+    return backend
+  }
+
+  /** The answer when next() found no server: the last failure, or 503 when nothing was tried (issue #3: no waiting). */
+  noServer (): Error {
+    return this.lastError ?? new NoServerAvailableError(this.upstream.name)
+  }
+
+  /** The current server answered: it counts towards its passive health. */
+  succeeded (): void {
+    if (this.backend !== null) this.upstream.backends.recordSuccess(this.backend)
+  }
+
+  /**
+   * The current attempt failed with `code` (undici's or Node's error code). Books it on the
+   * server (counts, passive ejection), releases it, and says whether another may be tried.
+   * A queue timeout means the server is busy, not failing: it counts for the group only,
+   * since ejecting busy servers would crowd the ones left.
+   */
+  failed (code: string, resend: Resend): Failure {
+    const backend = this.backend as Backend
+    this.release()
+    let ejected = false
+    if (code === QUEUE_TIMEOUT_CODE) this.upstream.queueTimeouts++
+    else ejected = this.upstream.attemptFailed(backend, Date.now())
+    const tried = this.failedOn ??= []
+    tried.push(backend)
+    const error = gatewayError(code, this.upstream.name)
+    this.lastError = error
+    const safe = neverSent(code) ? resend.ifNotSent : resend.ifSent
+    return { retry: safe && this.upstream.mayRetry(tried.length), error, ejected }
+  }
+
+  /** The current attempt never left (the request was refused on the way out): as if the server had not been chosen. */
+  cancel (): void {
+    const backend = this.backend
+    if (backend === null) return
+    this.release()
+    backend.attempts--
+    this.backend = null
+  }
+
+  /** The client is gone: the backend request in progress, if any, is cancelled; safe to call twice. */
+  abort (): void {
+    if (this.aborted) return
+    this.aborted = true
+    const listener = this.onAbort
+    this.onAbort = null
+    listener?.()
+  }
+
+  // The emitter half of ClientSignal, for one listener at a time (one backend request at a time).
+  on (_event: 'abort', listener: () => void): this {
+    this.onAbort = listener
+    return this
+  }
+
+  once (_event: 'abort', listener: () => void): this {
+    this.onAbort = listener
+    return this
+  }
+
+  removeListener (_event: 'abort', listener: () => void): this {
+    if (this.onAbort === listener) this.onAbort = null
+    return this
+  }
+
+  /** The exchange with the current server is over (answered, failed or abandoned); safe to call twice. */
+  release (): void {
+    if (this.inflight) {
+      this.inflight = false
+      ;(this.backend as Backend).inflight--
+    }
+  }
+}

@@ -1,0 +1,184 @@
+import { Pool, type Dispatcher } from 'undici'
+import type { UpstreamTls } from '../config/types'
+import { tlsConnectOptions } from './tls-connect'
+import { applyTarget } from './upstream-target'
+import { carriedPoolKey } from './pool-key'
+import { Admission } from './admission'
+import { applySignal, CLIENT_GONE_CODE } from './client-signal'
+
+export interface PoolOptions {
+  /** The scheme://host:port the pool connects to. */
+  origin: string
+  connections: number
+  connectTimeout: number
+  /** How long a request may wait for a free connection (`timeouts.queue`). */
+  queueTimeout: number
+  /** TLS to an https:// origin (the upstream's `tls`); part of the pool's key (lib/proxy/pool-key.ts). */
+  tls?: UpstreamTls
+}
+
+interface Entry {
+  pool: Pool
+  options: PoolOptions
+  admission: Admission
+}
+
+/** The code of the error a request gets when it waited `timeouts.queue` for a connection; nothing was sent. */
+export const QUEUE_TIMEOUT_CODE = 'GH_QUEUE_TIMEOUT'
+
+type RequestOptions = Dispatcher.RequestOptions
+// undici's own callback type: data is there whenever err is null.
+type Callback = (err: Error | null, data: Dispatcher.ResponseData) => void
+
+/**
+ * Keep-alive connection pools to the backends, one undici Pool per origin and TLS settings
+ * (lib/proxy/pool-key.ts), shared by every upstream that lists that origin with those settings. reply-from is given this object as its undici instance:
+ * it calls request() with the origin that getUpstream chose, and we hand the request to
+ * that origin's pool.
+ */
+export class OriginPools implements Pick<Dispatcher, 'request'> {
+  private readonly pools = new Map<string, Entry>()
+
+  /** undici's request(), which reply-from calls with the origin that getUpstream chose; the promise form for completeness. */
+  request (opts: RequestOptions): Promise<Dispatcher.ResponseData>
+  request (opts: RequestOptions, cb: Callback): void
+  request (opts: RequestOptions, cb?: Callback): Promise<Dispatcher.ResponseData> | undefined {
+    if (cb === undefined) {
+      return new Promise((resolve, reject) => this.request(opts, (err, data) => err === null ? resolve(data) : reject(err)))
+    }
+    applyTarget(opts)
+    const entry = this.pools.get(carriedPoolKey(opts.headers, String(opts.origin)))
+    if (entry === undefined) {
+      // Only a backend that a reload removed between selection and dispatch gets here; nothing was sent.
+      process.nextTick(fail, cb, Object.assign(new Error('no connection pool for origin'), { code: 'ECONNREFUSED' }))
+      return
+    }
+    this.dispatch(entry, opts, cb)
+  }
+
+  /**
+   * Sends a request on its origin's pool once it has a slot there (lib/proxy/admission.ts). The slot
+   * is held from dispatch until the response body ends or fails, which is when undici's
+   * connection is free again.
+   */
+  private dispatch (entry: Entry, opts: RequestOptions, cb: Callback): void {
+    if (opts.method === 'HEAD') {
+      // undici closes the connection after every HEAD (in case a server sends a body anyway;
+      // client-h1.js sets socket[kReset]) unless the request says reset: false. HEAD answers
+      // carry no body (RFC 9110 §9.3.2); nginx keeps them on its upstream keep-alive too.
+      opts.reset = false
+    }
+    const admission = entry.admission
+    const signal = applySignal(opts)
+    if (signal?.aborted === true) {
+      // The client left before a slot was even asked for: nothing is sent.
+      process.nextTick(fail, cb, clientGone())
+      return
+    }
+    const waiter = admission.admit(() => {
+      let held = true
+      const release = () => {
+        if (held) {
+          held = false
+          admission.release()
+        }
+      }
+      entry.pool.request(opts, (err, data) => {
+        if (err !== null) release()
+        else data.body.on('close', release)
+        cb(err, data)
+      })
+    }, () => {
+      if (signal !== null) signal.removeListener('abort', leave)
+      fail(cb, Object.assign(new Error('no connection to the server became free in time'), { code: QUEUE_TIMEOUT_CODE }))
+    })
+    // Queued: a client that leaves now takes its place in the queue with it, never dispatched.
+    // The listener goes once it starts, when undici's own takes over.
+    function leave (): void {
+      if (waiter !== undefined && admission.leave(waiter)) fail(cb, clientGone())
+    }
+    if (waiter !== undefined && signal !== null) {
+      signal.once('abort', leave)
+      const start = waiter.start
+      waiter.start = () => {
+        signal.removeListener('abort', leave)
+        start()
+      }
+    }
+  }
+
+  /**
+   * Makes the pools match the wanted set. A pool whose options changed is replaced: new
+   * requests go to the new one while the old one finishes its in-flight requests and then
+   * closes (undici's Pool.close waits for them). Pools no longer wanted close the same way.
+   */
+  sync (wanted: ReadonlyMap<string, PoolOptions>): void {
+    for (const [key, entry] of this.pools) {
+      if (!wanted.has(key)) {
+        this.pools.delete(key)
+        // Waiting requests were never sent: they fail as queue timeouts and may go to another server.
+        entry.admission.abandon()
+        entry.pool.close().catch(() => {})
+      }
+    }
+    for (const [key, options] of wanted) {
+      const entry = this.pools.get(key)
+      if (entry === undefined) {
+        this.pools.set(key, { pool: this.create(options), options, admission: new Admission(options.connections, options.queueTimeout) })
+      } else if (entry.options.connections !== options.connections || entry.options.connectTimeout !== options.connectTimeout ||
+        JSON.stringify(entry.options.tls) !== JSON.stringify(options.tls)) {
+        // New TLS files (a rotated CA or client certificate) take a new pool: new connections only.
+        const old = entry.pool
+        entry.pool = this.create(options)
+        entry.options = options
+        old.close().catch(() => {})
+      } else {
+        entry.options = options
+      }
+      // The admission stays with the origin across a new pool: in-flight requests on the old
+      // pool still hold their slots until they finish.
+      if (entry !== undefined) {
+        entry.admission.limit = options.connections
+        entry.admission.timeout = options.queueTimeout
+        entry.admission.drain()
+      }
+    }
+  }
+
+  async close (): Promise<void> {
+    const entries = [...this.pools.values()]
+    const pools = entries.map(e => e.pool)
+    this.pools.clear()
+    for (const e of entries) e.admission.abandon()
+    await Promise.all(pools.map(p => p.destroy().catch(() => {})))
+  }
+
+  private create (options: PoolOptions): Pool {
+    return new Pool(options.origin, {
+      connections: options.connections,
+      connect: { timeout: options.connectTimeout, ...tlsConnectOptions(options.tls) },
+      pipelining: 1
+    })
+  }
+}
+
+/** When several groups list one origin, its pool takes the larger connection count and the shorter connect and queue timeouts. */
+export function mergePoolOptions (a: PoolOptions, b: PoolOptions): PoolOptions {
+  return {
+    origin: a.origin,
+    connections: Math.max(a.connections, b.connections),
+    connectTimeout: Math.min(a.connectTimeout, b.connectTimeout),
+    queueTimeout: Math.min(a.queueTimeout, b.queueTimeout),
+    // One key, one setting: the TLS settings are part of the key.
+    tls: a.tls
+  }
+}
+
+function clientGone (): Error {
+  return Object.assign(new Error('the client went away'), { code: CLIENT_GONE_CODE })
+}
+
+function fail (cb: Callback, err: Error): void {
+  // undici's callbacks carry no data with an error; its type says data is always there.
+  cb(err, undefined as unknown as Dispatcher.ResponseData)
+}

@@ -1,0 +1,14 @@
+import type { FastifyInstance } from 'fastify'
+import type { NormalizedConfig } from '../../lib/config/types'
+
+/**
+ * `tls.rejectUnauthorized: false` on an upstream is allowed (a lab, a backend mid-migration) but
+ * turns off what makes https to a backend worth having: anyone on the path may answer as the
+ * backend. So it is said at every start, once per upstream (issue 10).
+ */
+export default async function insecureUpstreams (fastify: FastifyInstance, { config }: { config: NormalizedConfig }) {
+  for (const upstream of config.upstreams.values()) {
+    if (upstream.tls?.rejectUnauthorized !== false) continue
+    fastify.log.warn({ upstream: upstream.name }, 'tls.rejectUnauthorized is false: the servers\' certificates are not verified')
+  }
+}

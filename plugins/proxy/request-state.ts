@@ -1,0 +1,32 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import type { Backend } from '../../lib/upstreams/backend'
+import type { Upstream } from '../../lib/upstreams/upstream'
+import type { RefusalReason } from '../../lib/filters/refusal'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The group the route sends to; null until the handler ran (a policy refused, or no route). */
+    upstream: Upstream | null
+    /** The server of the current (or last) attempt; what reply-from sends to. */
+    backend: Backend | null
+    /** A server the sticky policy would like, by id; honoured only while it is ready. */
+    preferredBackend: string | null
+    /** Why a filter refused the request (plugins/policies/filters/), for the access log; null otherwise. */
+    refusal: RefusalReason | null
+  }
+}
+
+/**
+ * The per-request fields that the gateway's plugins share (who writes and who reads each:
+ * plugins/README.md). Declared once, before any plugin that uses them, with null values so
+ * that every request object has the same shape.
+ */
+async function requestState (fastify: FastifyInstance) {
+  fastify.decorateRequest('upstream', null)
+  fastify.decorateRequest('backend', null)
+  fastify.decorateRequest('preferredBackend', null)
+  fastify.decorateRequest('refusal', null)
+}
+
+export default fp(requestState, { fastify: '5.x', name: 'gatehouse-request-state' })

@@ -1,0 +1,66 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { normalizeConfig, type NormalizedConfig } from '../../lib/config'
+import { UpstreamRegistry, type ReloadSummary } from '../../lib/upstreams/registry'
+import { routeTableChanged } from '../../lib/http/route-table'
+import { RuntimeServers } from '../../lib/upstreams/runtime-servers'
+
+export interface Gatehouse {
+  /** The config in force (after the last successful reload). */
+  config: NormalizedConfig
+  registry: UpstreamRegistry
+  /**
+   * Validates a new config and applies its upstreams in place. Throws a ConfigError and
+   * changes nothing when the config is invalid. Route changes need a restart: the summary
+   * says so (routesChanged) and a warning is logged.
+   */
+  reload (config: unknown): ReloadSummary & { routesChanged: boolean, runtimeChangesDropped: string[] }
+  /** Servers changed through the admin API since the last reload (issue 13). */
+  runtime: RuntimeServers
+  /** Where the admin API listens, once it does (config `admin`). */
+  adminUrl?: string
+  /** Where the plain-HTTP redirect listener listens, once it does (config `listen.redirectHttp`). */
+  redirectUrl?: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gatehouse: Gatehouse
+  }
+}
+
+export interface UpstreamsOptions {
+  config: NormalizedConfig
+}
+
+async function upstreams (fastify: FastifyInstance, opts: UpstreamsOptions) {
+  const registry = new UpstreamRegistry(opts.config)
+  const runtime = new RuntimeServers(registry, {
+    drainTimeout: () => gatehouse.config.drainTimeout,
+    // Logged once, by the gateway's own logger: the admin instance's is held at "warn".
+    onChange: change => fastify.log.info({ change }, 'admin change')
+  })
+  const gatehouse: Gatehouse = {
+    runtime,
+    config: opts.config,
+    registry,
+    reload (input) {
+      const next = normalizeConfig(input, { handleSignals: gatehouse.config.handleSignals, baseDir: gatehouse.config.baseDir })
+      const routesChanged = routeTableChanged(gatehouse.config.routes, next.routes)
+      // The file is the truth again (issue 13): runtime states go first, so that apply() restores the rest.
+      const runtimeChangesDropped = runtime.reset()
+      const summary = registry.apply(next)
+      // Routes are Fastify route declarations, fixed once the server is ready; the old table stays.
+      gatehouse.config = { ...next, routes: gatehouse.config.routes }
+      if (routesChanged) fastify.log.warn('the route table changed: routes are fixed at start, restart Gatehouse to apply them')
+      return { ...summary, routesChanged, runtimeChangesDropped }
+    }
+  }
+  fastify.decorate('gatehouse', gatehouse)
+  fastify.addHook('onClose', async () => {
+    runtime.close()
+    await registry.close()
+  })
+}
+
+export default fp(upstreams, { fastify: '5.x', name: 'gatehouse-upstreams' })
