@@ -1,6 +1,6 @@
 import t from 'tap'
-import { compileTemplate, unknownPlaceholders } from '../../../lib/filters/header-template'
-import { applyToRequest, applyToResponse, compileRules, headerNameProblem, type RequestHeaders } from '../../../lib/filters/header-rules'
+import { compileTemplate, unknownPlaceholders } from '../../lib/filters/header-template'
+import { applyToRequest, applyToResponse, compileRules, headerNameProblem, type RequestHeaders } from '../../lib/filters/header-rules'
 
 const source = { host: 'gw.test:8080', url: '/a/b?c=1', ip: '10.0.0.1', requestId: 'rid' }
 

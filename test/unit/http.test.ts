@@ -1,5 +1,5 @@
 import t from 'tap'
-import { forwardRequestHeaders, withoutHopByHop } from '../../../lib/http/forward-headers'
+import { forwardRequestHeaders, withoutHopByHop } from '../../lib/http/forward-headers'
 
 t.test('hop-by-hop headers and those Connection names are left out of the copy', async t => {
   const headers = {

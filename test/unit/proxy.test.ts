@@ -1,8 +1,8 @@
 import t from 'tap'
-import { Attempt } from '../../../lib/proxy/attempt'
-import { Upstream } from '../../../lib/upstreams/upstream'
-import { normalizeConfig } from '../../../lib/config'
-import type { GatehouseConfig } from '../../../lib/config'
+import { Attempt } from '../../lib/proxy/attempt'
+import { Upstream } from '../../lib/upstreams/upstream'
+import { normalizeConfig } from '../../lib/config'
+import type { GatehouseConfig } from '../../lib/config'
 
 type UpstreamConfig = GatehouseConfig['upstreams'][string]
 

@@ -1,8 +1,8 @@
 import t from 'tap'
-import { Upstream } from '../../../../lib/upstreams/upstream'
-import { normalizeConfig } from '../../../../lib/config'
-import type { Backend } from '../../../../lib/upstreams/backend'
-import type { GatehouseConfig } from '../../../../lib/config'
+import { Upstream } from '../../lib/upstreams/upstream'
+import { normalizeConfig } from '../../lib/config'
+import type { Backend } from '../../lib/upstreams/backend'
+import type { GatehouseConfig } from '../../lib/config'
 
 type UpstreamConfig = GatehouseConfig['upstreams'][string]
 
