@@ -39,7 +39,7 @@ export function keepStreamErrorsOnStreams (server: EventEmitter): void {
     session[kStreamResets] = 0
     session.on('stream', onStream)
     const destroy = session.destroy
-    session.destroy = function (this: Session, error?: Error | number, code?: number): void {
+    session.destroy = function (this: Session, error?: Error, code?: number): void {
       if (!isProtocolError(error) || this.destroyed) {
         destroy.call(this, error, code)
         return

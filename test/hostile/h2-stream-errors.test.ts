@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createServer, type IncomingMessage } from 'node:http'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
@@ -14,7 +14,7 @@ import type { GatehouseConfig } from '../../lib/config'
 
 const PROTOCOL_ERROR = 1
 
-async function gateway (t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<{ port: number, bodies: string[] }> {
+async function gateway (t: Test): Promise<{ port: number, bodies: string[] }> {
   const bodies: string[] = []
   const backend = createServer((req: IncomingMessage, res) => {
     let body = ''
