@@ -73,3 +73,20 @@ t.test('a connection error still gets GOAWAY PROTOCOL_ERROR and the connection i
     t.equal(goaway === undefined ? undefined : errorCode(goaway), PROTOCOL_ERROR, `${what}: PROTOCOL_ERROR`)
   }
 })
+
+t.test('a connection that keeps sending malformed uploads is still closed: each is an invalid frame', async t => {
+  const { port, bodies } = await gateway(t)
+  const c = await rawH2(port)
+  t.teardown(() => c.close())
+  let closed = false
+  c.socket.once('close', () => { closed = true })
+  // Past Node's maxSessionInvalidFrames (1000 on this server without Gatehouse's server options).
+  const frames: Buffer[] = []
+  for (let id = 1; id < 2 * 1200; id += 2) frames.push(post(id, 2), dataFrame(id, 'hello', true))
+  c.send(...frames)
+  await waitFor(() => closed, { what: 'the connection closed' })
+  t.ok(c.received.some(f => f.type === FRAME.GOAWAY), 'GOAWAY')
+  // Node lets 1001 through (count++ > max) and nghttp2 has reset the one that trips it.
+  t.ok(c.received.filter(f => f.type === FRAME.RST_STREAM).length <= 1002, 'no more resets than the invalid-frame bound allows')
+  t.same(bodies, [], 'nothing reached the backend')
+})
