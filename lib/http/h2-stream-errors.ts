@@ -19,12 +19,13 @@ type Stream = ServerHttp2Stream & { [kOwner]?: Session }
  * disagrees with content-length makes the request malformed, a stream error
  * (PROTOCOL_ERROR), as nginx answers it (400 on that stream, the connection goes on).
  *
- * Since nghttp2 1.62 (Node 22 and later; Node 24.22 has 1.70), DATA past the declared
- * content-length is reported to Node's invalid-frame callback as NGHTTP2_ERR_PROTO after
- * nghttp2 has queued RST_STREAM PROTOCOL_ERROR for the stream, and Node turns every
- * NGHTTP2_ERR_PROTO into session.destroy(): GOAWAY INTERNAL_ERROR, and every other stream on
- * the connection dies with it. Behind a CDN or load balancer that multiplexes many users on
- * one connection, one user's malformed upload would so cut everyone else's requests.
+ * nghttp2 1.61 (Node 20) reset such a stream itself and told Node nothing else. nghttp2 1.70
+ * (Node 24.22) also reports DATA past the declared content-length to Node's invalid-frame
+ * callback, as NGHTTP2_ERR_PROTO, after it has queued RST_STREAM PROTOCOL_ERROR for the
+ * stream; and Node turns every NGHTTP2_ERR_PROTO into session.destroy(): GOAWAY
+ * INTERNAL_ERROR, and every other stream on the connection dies with it. Behind a CDN or
+ * load balancer that multiplexes many users on one connection, one user's malformed upload
+ * would so cut everyone else's requests.
  *
  * The same NGHTTP2_ERR_PROTO also reports connection errors (a HEADERS frame on an even stream
  * id, DATA on stream 0), where nghttp2 sends GOAWAY PROTOCOL_ERROR itself and the socket must
@@ -33,6 +34,8 @@ type Stream = ServerHttp2Stream & { [kOwner]?: Session }
  * was the stream's and the session is kept; otherwise it is destroyed as Node would have.
  * A client that sends many malformed requests is still bounded by maxSessionInvalidFrames
  * (each is one invalid frame, and past the bound Node's error is another one, not put off).
+ * Should a connection error come in the same few turns as a stream's, the session is kept
+ * though nghttp2 has ended it: Fastify's http2SessionTimeout then closes the idle socket.
  */
 export function keepStreamErrorsOnStreams (server: EventEmitter): void {
   server.on('session', (session: Session) => {
