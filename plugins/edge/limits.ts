@@ -6,6 +6,7 @@ import { bodyPending, closeConnection } from '../../lib/http/close-connection'
 import type { LimitsOptions } from '../../lib/config'
 import { watchSend } from '../../lib/http/stall-timer'
 import { boundStreamResets } from '../../lib/http/h2-reset-bound'
+import { keepStreamErrorsOnStreams } from '../../lib/http/h2-stream-errors'
 import { H2_RESET_BURST, H2_RESET_RATE } from '../../lib/http/server-options'
 import { isStream } from '../proxy/request-body'
 
@@ -39,6 +40,7 @@ async function limits (fastify: FastifyInstance, opts: LimitsOptions) {
   server.keepAliveTimeout = opts.keepAliveTimeout
   // HTTP/2 only ('session' is never emitted by an HTTP/1.1 server).
   boundStreamResets(server, { burst: H2_RESET_BURST, rate: H2_RESET_RATE })
+  keepStreamErrorsOnStreams(server)
 
   const sendTimeout = opts.sendTimeout
   fastify.addHook('onSend', (request, reply, payload, done) => {
