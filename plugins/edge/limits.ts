@@ -7,7 +7,7 @@ import type { LimitsOptions } from '../../lib/config'
 import { watchSend } from '../../lib/http/stall-timer'
 import { boundStreamResets } from '../../lib/http/h2-reset-bound'
 import { H2_RESET_BURST, H2_RESET_RATE } from '../../lib/http/server-options'
-import { isStream } from '../proxy/request-body'
+import { isStream } from '../../lib/http/body-kind'
 
 /** How often Node looks for connections past headersTimeout: at most this long after the limit. */
 const MAX_CHECK_INTERVAL = 1_000

@@ -16,7 +16,7 @@ import { isUpgrade } from '../../lib/http/upgrade-request'
 import { toArray } from '../../lib/to-array'
 import type { ProxyTap } from '../proxy/forward'
 
-declare module '../proxy/upstreams' {
+declare module '../../lib/upstreams/gatehouse' {
   interface Gatehouse {
     /** The response cache, when any route caches (issue 11): purge, stats, and its clock for tests. */
     cache?: ResponseCache

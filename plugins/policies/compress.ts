@@ -8,7 +8,7 @@ import { routeCompress } from '../../lib/config/normalize/compress'
 import { encodable, HEAD_BYTES, looksEncoded, varyWithAcceptEncoding, weakEtag } from '../../lib/compress/decision'
 import { readHead } from '../../lib/http/stream-head'
 import { toArray } from '../../lib/to-array'
-import { isStream } from '../proxy/request-body'
+import { isStream } from '../../lib/http/body-kind'
 
 type Done = (err: Error | null, payload?: unknown) => void
 type OnSend = (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, payload: unknown, done: Done) => void

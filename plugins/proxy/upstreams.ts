@@ -1,27 +1,10 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { normalizeConfig, type NormalizedConfig } from '../../lib/config'
-import { UpstreamRegistry, type ReloadSummary } from '../../lib/upstreams/registry'
+import { UpstreamRegistry } from '../../lib/upstreams/registry'
 import { routeTableChanged } from '../../lib/http/route-table'
 import { RuntimeServers } from '../../lib/upstreams/runtime-servers'
-
-export interface Gatehouse {
-  /** The config in force (after the last successful reload). */
-  config: NormalizedConfig
-  registry: UpstreamRegistry
-  /**
-   * Validates a new config and applies its upstreams in place. Throws a ConfigError and
-   * changes nothing when the config is invalid. Route changes need a restart: the summary
-   * says so (routesChanged) and a warning is logged.
-   */
-  reload (config: unknown): ReloadSummary & { routesChanged: boolean, runtimeChangesDropped: string[] }
-  /** Servers changed through the admin API since the last reload (issue 13). */
-  runtime: RuntimeServers
-  /** Where the admin API listens, once it does (config `admin`). */
-  adminUrl?: string
-  /** Where the plain-HTTP redirect listener listens, once it does (config `listen.redirectHttp`). */
-  redirectUrl?: string
-}
+import type { Gatehouse } from '../../lib/upstreams/gatehouse'
 
 declare module 'fastify' {
   interface FastifyInstance {
