@@ -14,8 +14,8 @@ export interface PhaseHooks {
   preParsing: preParsingHookHandler
   preHandler: preHandlerHookHandler | preHandlerAsyncHookHandler
   handler: RouteHandlerMethod
-  onSend: onSendHookHandler
   onError: onErrorHookHandler
+  onSend: onSendHookHandler
   onResponse: onResponseHookHandler
 }
 export type Phase = keyof PhaseHooks
@@ -80,13 +80,13 @@ export const PIPELINE = {
   handler: {
     redirect: { plugin: 'policies/filters/redirect', when: '`redirect` (answers in place of the proxy)', uses: r => r.redirect !== undefined }
   },
+  onError: {
+    'sticky-failed': { plugin: 'policies/sticky', when: 'an upstream (no cookie for the gateway\'s own errors)', uses: hasUpstream }
+  },
   onSend: {
     'sticky-cookie': { plugin: 'policies/sticky', when: 'an upstream', uses: hasUpstream },
     'response-headers': { plugin: 'policies/filters/headers', when: '`responseHeaders`', uses: r => r.responseHeaders !== undefined },
     compress: { plugin: 'policies/compress', when: 'a compress in force', uses: (r, c) => routeCompress(c, r) !== undefined }
-  },
-  onError: {
-    'sticky-failed': { plugin: 'policies/sticky', when: 'an upstream (no cookie for the gateway\'s own errors)', uses: hasUpstream }
   },
   onResponse: {
     'access-log': { plugin: 'ops/access-log', when: 'every route', uses: () => true }
