@@ -15,9 +15,10 @@ const MIN_CHECK_INTERVAL = 10
 const { NGHTTP2_CANCEL } = http2
 
 /**
- * What one client may hold of the gateway (issue #7). The server-wide limits are set on the
- * server Gatehouse is registered on (the host app's server in plugin mode), at registration,
- * before it listens; the per-request ones apply to Gatehouse's routes.
+ * What one client may hold of the gateway, so that a few slow or greedy clients cannot hold
+ * all of it. The server-wide limits are set on the server Gatehouse is registered on (the
+ * host app's server in plugin mode), at registration, before it listens; the per-request ones
+ * apply to Gatehouse's routes.
  *
  * - maxConnections: past it Node closes each new connection at once (HAProxy's maxconn).
  * - headersTimeout: a connection that has not sent a whole request head within it gets 408

@@ -30,7 +30,8 @@ async function upstreams (fastify: FastifyInstance, opts: UpstreamsOptions) {
     reload (input) {
       const next = normalizeConfig(input, { handleSignals: gatehouse.config.handleSignals, baseDir: gatehouse.config.baseDir })
       const routesChanged = routeTableChanged(gatehouse.config.routes, next.routes)
-      // The file is the truth again (issue 13): runtime states go first, so that apply() restores the rest.
+      // The file is the truth again, over what the admin API changed at runtime: runtime states
+      // go first, so that apply() restores the rest.
       const runtimeChangesDropped = runtime.reset()
       const summary = registry.apply(next)
       // Routes are Fastify route declarations, fixed once the server is ready; the old table stays.

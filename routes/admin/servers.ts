@@ -12,7 +12,7 @@ export interface ServersRouteOptions {
 interface Params { name: string, id: string }
 
 /**
- * Runtime changes to one group's servers (issue 13), as HAProxy's `add server` and
+ * Runtime changes to one group's servers, as HAProxy's `add server` and
  * `set server … state`. The work is lib/upstreams/runtime-servers.ts; this file is HTTP only. Ids in
  * paths are URL-encoded (they may hold ":" and "[…]"); Fastify's router decodes them.
  */
