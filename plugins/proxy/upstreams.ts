@@ -6,6 +6,10 @@ import { routeTableChanged } from '../../lib/http/route-table'
 import { RuntimeServers } from '../../lib/upstreams/runtime-servers'
 import type { Gatehouse } from '../../lib/upstreams/gatehouse'
 
+// Re-exported for app.ts's typings: importing the type from here brings the declaration below
+// (app.gatehouse on FastifyInstance) into the package's app.d.ts.
+export type { Gatehouse }
+
 declare module 'fastify' {
   interface FastifyInstance {
     gatehouse: Gatehouse
