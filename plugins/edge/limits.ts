@@ -8,7 +8,7 @@ import { watchSend } from '../../lib/http/stall-timer'
 import { boundStreamResets } from '../../lib/http/h2-reset-bound'
 import { keepStreamErrorsOnStreams } from '../../lib/http/h2-stream-errors'
 import { H2_RESET_BURST, H2_RESET_RATE } from '../../lib/http/server-options'
-import { isStream } from '../proxy/request-body'
+import { isStream } from '../../lib/http/body-kind'
 
 /** How often Node looks for connections past headersTimeout: at most this long after the limit. */
 const MAX_CHECK_INTERVAL = 1_000
@@ -16,9 +16,10 @@ const MIN_CHECK_INTERVAL = 10
 const { NGHTTP2_CANCEL } = http2
 
 /**
- * What one client may hold of the gateway (issue #7). The server-wide limits are set on the
- * server Gatehouse is registered on (the host app's server in plugin mode), at registration,
- * before it listens; the per-request ones apply to Gatehouse's routes.
+ * What one client may hold of the gateway, so that a few slow or greedy clients cannot hold
+ * all of it. The server-wide limits are set on the server Gatehouse is registered on (the
+ * host app's server in plugin mode), at registration, before it listens; the per-request ones
+ * apply to Gatehouse's routes.
  *
  * - maxConnections: past it Node closes each new connection at once (HAProxy's maxconn).
  * - headersTimeout: a connection that has not sent a whole request head within it gets 408
