@@ -1,0 +1,35 @@
+import t from 'tap'
+import { createServer, type Socket } from 'node:net'
+import { once } from 'node:events'
+import { call } from '../../helper'
+import { waitFor } from '../../wait'
+import { change, fleetSetup, privateRedis, startLoggedGateway, stateOf } from './support'
+
+t.test('Redis down: every instance keeps serving with its current state, the outage logged once, not once per retry', async t => {
+  const { redis } = await privateRedis(t)
+  const { config } = await fleetSetup(t)
+  const one = await startLoggedGateway(t, config(redis.url))
+  const two = await startLoggedGateway(t, config(redis.url))
+  t.equal((await change(one, 'PATCH', '/upstreams/u/servers/a', { state: 'drain' })).status, 200)
+  await waitFor(() => stateOf(two) === 'a:drain:1 c:ready:1', { what: 'the drain everywhere' })
+
+  await redis.stop()
+  // Where Redis was, something that takes each reconnect attempt and drops it: countable retries.
+  const attempts: Socket[] = []
+  const fake = createServer(socket => { attempts.push(socket); socket.destroy() })
+  fake.listen(redis.port, '127.0.0.1')
+  await once(fake, 'listening')
+  t.teardown(() => fake.close())
+
+  await waitFor(() => attempts.length >= 12, { what: 'several reconnect attempts of each instance' })
+  for (const gw of [one, two]) {
+    t.equal(gw.count(/^fleet sync: Redis is unavailable/), 1, 'logged once')
+    t.equal(stateOf(gw), 'a:drain:1 c:ready:1', 'the state kept')
+    for (let i = 0; i < 4; i++) {
+      const res = await call(`${gw.url}/x`)
+      t.equal(res.status, 200, 'still serving')
+      t.equal(res.headers['x-backend'], 'c', 'on its current state: the drained server takes nothing')
+    }
+  }
+  t.equal((await change(two, 'PATCH', '/upstreams/u/servers/c', { weight: 3 })).status, 200, 'changes still work locally')
+})
