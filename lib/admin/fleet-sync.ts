@@ -112,9 +112,9 @@ export type ReconcileResult = 'same' | 'applied' | 'skipped'
  * Brings one local server to its desired state through the same RuntimeServers calls the
  * admin API makes (validated, logged as `admin change`, counted), marked as coming from the
  * fleet so that they are not written back. Compares what is with what should be, so applying
- * the same state twice does nothing. A server this config does not have (its group is gone,
- * or a reload removed a server of the file) is skipped; throws what RuntimeServers throws
- * (the last primary, say).
+ * the same state twice does nothing, and something under way (a removal draining) is met by a
+ * later call. A server this config does not have (its group is gone, or a reload removed a
+ * server of the file) is skipped; throws what RuntimeServers throws (the last primary, say).
  */
 export function reconcileServer (runtime: RuntimeServers, registry: UpstreamRegistry, desired: DesiredServer): ReconcileResult {
   const by = `fleet:${desired.instance}`
@@ -131,6 +131,13 @@ export function reconcileServer (runtime: RuntimeServers, registry: UpstreamRegi
     if (!desired.added || backend !== undefined) return 'skipped'
     runtime.add(desired.upstream, { url: desired.url, id: desired.server, weight: desired.weight, backup: desired.backup }, by)
     if (desired.state !== 'ready') runtime.update(desired.upstream, desired.server, { state: desired.state }, by)
+    return 'applied'
+  }
+  if (desired.added && backend.url !== desired.url) {
+    // The same id added with another url elsewhere, later: this one drains out, and the
+    // next reconcile adds the shared one once it is gone.
+    if (runtime.isRemoving(backend)) return 'same'
+    runtime.remove(desired.upstream, desired.server, by)
     return 'applied'
   }
   const patch: { weight?: number, state?: AdminState } = {}

@@ -173,9 +173,11 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
   const onReset = () => {
     queueMicrotask(() => {
       if (closed) return
+      // Local changes not yet written (Redis away) are runtime changes too: put back as well.
+      for (const desired of pending.values()) {
+        try { reconcileServer(runtime, registry, desired) } catch {}
+      }
       const applied = reconcileAll()
-      // Local changes not yet written were dropped by the reload too: they are no longer wanted.
-      pending.clear()
       fastify.log.info({ sync: where, applied, of: known.size }, 'fleet sync: shared runtime state re-applied after the reload')
       sync()
     })
@@ -192,8 +194,11 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
     sub.subscribe(FLEET_CHANNEL).then(sync, failed)
   })
 
-  // The backstop: one GET a second; the whole state only when the counter moved.
+  // The backstop: one GET a second, the whole state read only when the counter moved; and the
+  // local servers brought to what was read, for what could not be done at once (a server
+  // re-added once its removal drained).
   const timer = setInterval(() => {
+    reconcileAll()
     if (cmd.status !== 'ready' || reading !== undefined) return
     cmd.get(FLEET_VERSION_KEY).then(value => {
       if (Number(value ?? 0) !== readVersion) sync()

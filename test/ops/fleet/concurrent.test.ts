@@ -28,3 +28,21 @@ t.test('two instances changing the same server at once end in the same state eve
   }
   t.equal(stateOf(one), stateOf(two))
 })
+
+t.test('the same id added on two instances at once, with two urls, ends with one url everywhere', async t => {
+  const { redis } = await privateRedis(t)
+  const { a, b, config } = await fleetSetup(t)
+  const one = await startLoggedGateway(t, config(redis.url), 'warn')
+  const two = await startLoggedGateway(t, config(redis.url), 'warn')
+  const answers = await Promise.all([
+    change(one, 'POST', '/upstreams/u/servers', { url: a.url, id: 'new' }),
+    change(two, 'POST', '/upstreams/u/servers', { url: b.url, id: 'new' })
+  ])
+  t.same(answers.map(r => r.status), [201, 201], 'each instance took its own add')
+  await waitFor(() => {
+    const u1 = serverOn(one, 'new')
+    const u2 = serverOn(two, 'new')
+    return u1 !== undefined && u2 !== undefined && !one.app.gatehouse.runtime.isRemoving(u1) && !two.app.gatehouse.runtime.isRemoving(u2) && u1.url === u2.url
+  }, { what: 'one url for the id on both' })
+  t.equal(stateOf(one), stateOf(two))
+})
