@@ -69,7 +69,7 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
 
   // Failures that retrying will not cure (the last primary, a url this group refuses) are
   // logged once per version, not once per reconcile.
-  const refused = new Set<string>()
+  const refused = new Map<string, number>()
   const reconcile = (field: string): boolean => {
     // A local change not yet in Redis is newer than anything read: do not undo it meanwhile.
     if (pending.has(field)) return false
@@ -78,9 +78,8 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
     try {
       return reconcileServer(runtime, registry, entry.desired) === 'applied'
     } catch (err) {
-      const key = `${entry.version}\n${field}`
-      if (!refused.has(key)) {
-        refused.add(key)
+      if (refused.get(field) !== entry.version) {
+        refused.set(field, entry.version)
         fastify.log.warn({ sync: where, upstream: entry.desired.upstream, server: entry.desired.server, error: (err as Error).message }, 'fleet sync: a shared change does not apply here')
       }
       return false
@@ -141,7 +140,8 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
     })().finally(() => { reading = undefined })
     return await reading
   }
-  const sync = () => { readAll().catch(failed) }
+  // Only on a ready connection: commands fail at once otherwise, and its 'ready' reads anyway.
+  const sync = () => { if (cmd.status === 'ready') readAll().catch(failed) }
 
   const flush = () => {
     for (const [field, desired] of pending) write(field, desired)
@@ -151,7 +151,7 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
     const nl = text.indexOf('\n')
     const version = Number(text.slice(0, nl))
     const field = text.slice(nl + 1)
-    if ((known.get(field)?.version ?? -1) >= version) return
+    if ((known.get(field)?.version ?? -1) >= version || cmd.status !== 'ready') return
     cmd.hget(FLEET_STATE_KEY, field).then(value => {
       const entry = decodeVersioned(value)
       if (entry !== undefined && remember(field, entry)) reconcile(field)
