@@ -2,10 +2,12 @@ import Redis from 'ioredis'
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import {
-  decodeVersioned, desiredAfter, encodeDesired, fieldOf, fromFleet, reconcileServer,
+  decodeVersioned, encodeDesired, fieldOf,
   FLEET_CHANNEL, FLEET_RECONCILE_MS, FLEET_RETRY_MAX_MS, FLEET_STATE_KEY, FLEET_VERSION_KEY, FLEET_WRITE_SCRIPT,
   type DesiredServer, type VersionedServer
-} from '../../lib/admin/fleet-sync'
+} from '../../lib/admin/fleet-state'
+import { desiredAfter, reconcileServer } from '../../lib/admin/fleet-reconcile'
+import { fromFleet } from '../../lib/admin/fleet-sync'
 import type { RuntimeChange } from '../../lib/upstreams/runtime-servers'
 import { redactUrl } from '../../lib/config/export'
 
