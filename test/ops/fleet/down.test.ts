@@ -32,4 +32,16 @@ t.test('Redis down: every instance keeps serving with its current state, the out
     }
   }
   t.equal((await change(two, 'PATCH', '/upstreams/u/servers/c', { weight: 3 })).status, 200, 'changes still work locally')
+
+  // A starter meanwhile starts on the file's state, within its one-second wait for Redis.
+  const three = await startLoggedGateway(t, config(redis.url))
+  t.equal((await call(`${three.url}/x`)).status, 200, 'a starter serves while Redis is down')
+  t.equal(three.count(/^fleet sync: Redis is unavailable/), 1)
+
+  // Redis back (empty: no persistence): the change kept on two is written, and every instance takes it.
+  await new Promise(resolve => fake.close(resolve))
+  await redis.start()
+  await waitFor(() => [one, two, three].every(gw => stateOf(gw).includes('c:ready:3')), { what: 'the change made during the outage everywhere', timeout: 1000 })
+  t.equal(stateOf(one), 'a:drain:1 c:ready:3', 'the instances that were running keep the drain')
+  t.equal(stateOf(three), 'a:ready:1 c:ready:3', 'the starter has only what Redis holds: the drain was lost with the empty Redis')
 })
