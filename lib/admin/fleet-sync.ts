@@ -1,20 +1,16 @@
 import type { RuntimeChange, RuntimeServers } from '../upstreams/runtime-servers'
 
-/** The Redis list of changes in force and the channel they are announced on. */
-export const FLEET_LOG_KEY = 'gatehouse:fleet:changes'
-export const FLEET_CHANNEL = 'gatehouse:fleet'
-
-/** A change as the fleet shares it: who made it (an instance id) and the change itself. */
+/** A change as it is passed on between the workers of one machine: who made it and the change itself. */
 export interface FleetMessage {
   instance: string
   change: RuntimeChange
 }
 
 /**
- * Applies a change another instance made, through the same RuntimeServers calls the admin
- * API makes (so it is validated, logged and counted here too), marked as coming from the
- * fleet so that it is not published again. A change that no longer applies here (a server
- * already added, a group this config does not have) is skipped: returns false.
+ * Applies a change another process made, through the same RuntimeServers calls the admin
+ * API makes, marked as coming from the fleet so that it is not passed on again. A change that
+ * no longer applies here (a server already added, a group this config does not have) is
+ * skipped: returns false.
  */
 export function applyFleetChange (runtime: RuntimeServers, msg: FleetMessage): boolean {
   const { change } = msg
@@ -33,7 +29,7 @@ export function applyFleetChange (runtime: RuntimeServers, msg: FleetMessage): b
   }
 }
 
-/** Whether a change came from the fleet (and so must not be published again). */
+/** Whether a change came from the fleet (and so must not be written again). */
 export function fromFleet (change: RuntimeChange): boolean {
   return change.by.startsWith('fleet:')
 }

@@ -49,7 +49,7 @@ const REMOVAL_POLL_MS = 50
  * Every change goes through the registry as a reload does (so pools and health checks
  * follow), and is kept until the next reload, which makes the file the truth again.
  */
-export class RuntimeServers extends EventEmitter<{ change: [RuntimeChange] }> {
+export class RuntimeServers extends EventEmitter<{ change: [RuntimeChange], reset: [] }> {
   private changes: RuntimeChange[] = []
   /** Changes made since start, by action: what /metrics counts. */
   readonly counts: Record<ChangeAction, number> = { add: 0, update: 0, remove: 0 }
@@ -141,6 +141,8 @@ export class RuntimeServers extends EventEmitter<{ change: [RuntimeChange] }> {
     }
     const dropped = this.changes.map(describe)
     this.changes = []
+    // Fleet sync re-applies the shared runtime state once the reload's config is in place.
+    this.emit('reset')
     return dropped
   }
 

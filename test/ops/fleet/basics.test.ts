@@ -1,8 +1,8 @@
 import t from 'tap'
-import { startBackend, startLoggedGateway } from '../helper'
-import { startRedis } from '../redis'
-import { waitFor } from '../wait'
-import { admin, TOKEN } from './admin-client'
+import { startBackend, startLoggedGateway } from '../../helper'
+import { startRedis } from '../../redis'
+import { waitFor } from '../../wait'
+import { admin, TOKEN } from '../admin-client'
 
 t.test('a change on one instance is applied by the others within a second; a later starter applies those in force; Redis down keeps state', async t => {
   const redis = await startRedis(t)
