@@ -1,0 +1,79 @@
+// The primary of `gatehouse --workers N`: validates the config, starts the workers and owns
+// the signals. It loads neither Fastify nor the gateway's plugins (only the config's
+// validation): it is small, so that it rarely needs replacing itself (README, Workers).
+import { loadConfigFile } from '../lib/config'
+import { routeTableChanged } from '../lib/http/route-table'
+import type { NormalizedConfig } from '../lib/config/types'
+import { Primary } from '../lib/cluster/primary'
+import { primaryLog } from '../lib/cluster/log'
+import { freePort, PORT_ENV } from '../lib/cluster/free-port'
+
+export interface PrimaryCommand {
+  configFile: string
+  count: number
+  logLevel: string
+  port: number
+  host: string
+}
+
+/** Starts the primary; returns an error message when the config is refused at start. */
+export async function runPrimary (opts: PrimaryCommand): Promise<{ error: string } | undefined> {
+  const log = primaryLog(opts.logLevel)
+  let config: NormalizedConfig
+  try {
+    config = loadConfigFile(opts.configFile, { handleSignals: true })
+  } catch (err) {
+    const e = err as Error & { code?: string }
+    return { error: e.code === 'GH_CONFIG_INVALID' ? e.message : String(e.stack ?? e) }
+  }
+  const primary = new Primary({ count: opts.count, log, drainTimeout: () => config.drainTimeout })
+  let stopping = false
+
+  process.on('SIGHUP', () => {
+    let next: NormalizedConfig
+    try {
+      next = loadConfigFile(opts.configFile, { handleSignals: true })
+    } catch (err) {
+      log.error({ file: opts.configFile, trigger: 'SIGHUP', error: (err as Error).message }, 'config reload refused; every worker keeps its config')
+      return
+    }
+    const routesChanged = routeTableChanged(config.routes, next.routes)
+    config = next
+    if (routesChanged) {
+      // A running Fastify cannot take new routes: new workers, started with the new file, can.
+      log.info({ trigger: 'SIGHUP' }, 'config validated; the route table changed: replacing the workers')
+      void primary.replaceAll('SIGHUP with new routes')
+    } else {
+      log.info({ trigger: 'SIGHUP' }, 'config validated; every worker reloads it')
+      primary.signalAll('SIGHUP')
+    }
+  })
+
+  process.on('SIGUSR2', () => {
+    void primary.replaceAll('SIGUSR2')
+  })
+
+  const onStop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal while draining: exiting now')
+      for (const e of primary.table.entries) e.worker.process.kill('SIGKILL')
+      process.exit(1)
+    }
+    stopping = true
+    log.info({ signal, drainTimeout: config.drainTimeout }, 'draining every worker')
+    primary.stop().then(() => {
+      log.info({}, 'every worker drained, exiting')
+      process.exit(0)
+    }, (err: Error) => {
+      log.error({ error: err.message }, 'error while draining')
+      process.exit(1)
+    })
+  }
+  process.on('SIGTERM', onStop)
+  process.on('SIGINT', onStop)
+
+  if (opts.port === 0) process.env[PORT_ENV] = String(await freePort(opts.host))
+  log.info({ workers: opts.count }, 'primary starting workers')
+  primary.start()
+  return undefined
+}

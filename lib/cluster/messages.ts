@@ -1,0 +1,38 @@
+// The messages between the primary and its workers, over node:cluster's IPC channel. Every
+// one carries `gh` so that messages of other libraries on the same channel are left alone.
+
+/** A worker's state as GET /workers shows it. */
+export type WorkerState = 'starting' | 'ready' | 'draining'
+
+export interface WorkerInfo {
+  /** The slot, 1..N: a replacement takes the slot of the worker it replaces. */
+  id: number
+  pid: number
+  state: WorkerState
+  startedAt: string
+  /** Answers sent, as the worker last reported (once a second). */
+  requests: number
+  /** The package version the worker loaded from disk when it started. */
+  version: string
+}
+
+export type WorkerMessage =
+  | { gh: 'ready', version: string }
+  | { gh: 'stats', requests: number }
+  /** To every other worker, through the primary. */
+  | { gh: 'bus', topic: string, data: unknown }
+  /** A question for the primary; the answer comes back with the same id. */
+  | { gh: 'ask', id: number, what: 'workers' }
+
+export type PrimaryMessage =
+  | { gh: 'bus', topic: string, data: unknown }
+  | { gh: 'answer', id: number, data: unknown }
+
+export function isGatehouseMessage (m: unknown): m is { gh: string } {
+  return typeof m === 'object' && m !== null && typeof (m as { gh?: unknown }).gh === 'string'
+}
+
+/** The environment variable that gives a worker its slot. */
+export const SLOT_ENV = 'GATEHOUSE_WORKER_SLOT'
+/** The slot that runs the admin listener for the machine. */
+export const ADMIN_SLOT = 1

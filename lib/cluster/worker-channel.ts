@@ -1,0 +1,73 @@
+import { isGatehouseMessage, type PrimaryMessage, type WorkerInfo, type WorkerMessage } from './messages'
+
+/** How often a worker tells the primary how many answers it sent: nothing per request crosses processes. */
+const STATS_EVERY_MS = 1_000
+/** A question the primary does not answer in this time fails (the primary is gone or stuck). */
+const ASK_TIMEOUT_MS = 2_000
+
+export interface WorkersAnswer {
+  workers: WorkerInfo[]
+  /** Workers that died (not asked to go) since the primary started. */
+  deaths: number
+}
+
+/**
+ * A worker's end of the IPC channel to the primary: ready and stats reports, questions, and
+ * the bus (a message to every other worker, relayed by the primary).
+ */
+export class WorkerChannel {
+  private nextId = 1
+  private readonly pending = new Map<number, (data: unknown) => void>()
+  private readonly topics = new Map<string, Set<(data: unknown) => void>>()
+  private stats: NodeJS.Timeout | undefined
+
+  constructor (readonly slot: number, private readonly proc: NodeJS.Process = process) {
+    proc.on('message', (m: unknown) => {
+      if (!isGatehouseMessage(m)) return
+      const msg = m as PrimaryMessage
+      if (msg.gh === 'answer') {
+        this.pending.get(msg.id)?.(msg.data)
+        this.pending.delete(msg.id)
+      } else if (msg.gh === 'bus') {
+        for (const fn of this.topics.get(msg.topic) ?? []) fn(msg.data)
+      }
+    })
+  }
+
+  private send (m: WorkerMessage): void {
+    if (this.proc.connected && this.proc.send !== undefined) this.proc.send(m, undefined, {}, () => {})
+  }
+
+  ready (version: string): void {
+    this.send({ gh: 'ready', version })
+  }
+
+  /** Reports `count()` to the primary every second, on a timer that keeps no process alive. */
+  reportRequests (count: () => number): void {
+    this.stats = setInterval(() => this.send({ gh: 'stats', requests: count() }), STATS_EVERY_MS)
+    this.stats.unref()
+  }
+
+  broadcast (topic: string, data: unknown): void {
+    this.send({ gh: 'bus', topic, data })
+  }
+
+  on (topic: string, fn: (data: unknown) => void): void {
+    let set = this.topics.get(topic)
+    if (set === undefined) this.topics.set(topic, set = new Set())
+    set.add(fn)
+  }
+
+  workers (): Promise<WorkersAnswer> {
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { this.pending.delete(id); reject(new Error('the primary did not answer')) }, ASK_TIMEOUT_MS)
+      this.pending.set(id, data => { clearTimeout(timer); resolve(data as WorkersAnswer) })
+      this.send({ gh: 'ask', id, what: 'workers' })
+    })
+  }
+
+  close (): void {
+    clearInterval(this.stats)
+  }
+}
