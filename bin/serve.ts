@@ -30,6 +30,10 @@ export async function serve (opts: ServeOptions): Promise<{ error: string } | un
   const base = opts.worker === undefined ? undefined : { base: { pid: process.pid, hostname: hostname(), worker: opts.worker.slot } }
   const app = Fastify({
     logger: { level: opts.logLevel, ...base },
+    // A draining worker serves what reaches it on a kept-alive connection (with
+    // `Connection: close`, plugins/ops/workers.ts) instead of Fastify's 503: its successor is
+    // already serving, so the client loses nothing by being answered here.
+    ...(opts.worker !== undefined && { return503OnClosing: false }),
     ...tls,
     ...(opts.trustProxy === undefined ? undefined : { trustProxy: opts.trustProxy })
   } as FastifyServerOptions) as unknown as FastifyInstance
