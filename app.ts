@@ -31,6 +31,7 @@ import { routeCache } from './lib/config/normalize/cache'
 import { routeCompress } from './lib/config/normalize/compress'
 import workers from './plugins/ops/workers'
 import { ADMIN_SLOT } from './lib/cluster/messages'
+import { connectionShare } from './lib/cluster/machine-wide'
 import type { WorkerChannel } from './lib/cluster/worker-channel'
 
 // Options Fastify itself adds to every plugin's options, and Gatehouse's own `baseDir` (where
@@ -70,6 +71,9 @@ async function gatehouseFromFile (fastify: FastifyInstance, opts: GatehouseFileO
     await fastify.register(workers, { channel: opts.worker })
     // One admin listener for the machine, in one worker; the others' state comes through the primary.
     if (opts.worker.slot !== ADMIN_SLOT) resolved.config = { ...resolved.config, admin: undefined }
+    // limits.maxConnections holds for the machine: each worker takes its share.
+    const limits = resolved.config.limits
+    resolved.config = { ...resolved.config, limits: { ...limits, maxConnections: connectionShare(limits.maxConnections, opts.worker.count) } }
   }
   await start(fastify, resolved, opts.prefix)
 }

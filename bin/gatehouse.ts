@@ -6,7 +6,7 @@ import './node-flags'
 import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
 import { parseWorkersFlag, workerCount, workersInFile } from '../lib/cluster/worker-count'
-import { SLOT_ENV } from '../lib/cluster/messages'
+import { COUNT_ENV, SLOT_ENV } from '../lib/cluster/messages'
 import { PORT_ENV } from '../lib/cluster/free-port'
 
 const USAGE = 'usage: gatehouse [--port 8080] [--host 127.0.0.1] [--log-level info] [--trust-proxy ADDRESSES|HOPS|true] [--workers N|auto] CONFIG'
@@ -80,7 +80,7 @@ async function main (argv: string[]): Promise<void> {
 
 async function workerChannel () {
   const { WorkerChannel } = await import('../lib/cluster/worker-channel')
-  return new WorkerChannel(Number(process.env[SLOT_ENV] ?? 1))
+  return new WorkerChannel(Number(process.env[SLOT_ENV] ?? 1), Number(process.env[COUNT_ENV] ?? 1))
 }
 
 /**

@@ -7,6 +7,8 @@ import type { NormalizedConfig } from '../lib/config/types'
 import { Primary } from '../lib/cluster/primary'
 import { primaryLog } from '../lib/cluster/log'
 import { freePort, PORT_ENV } from '../lib/cluster/free-port'
+import { checkMachineWide } from '../lib/cluster/machine-wide'
+import { COUNT_ENV } from '../lib/cluster/messages'
 
 export interface PrimaryCommand {
   configFile: string
@@ -22,6 +24,7 @@ export async function runPrimary (opts: PrimaryCommand): Promise<{ error: string
   let config: NormalizedConfig
   try {
     config = loadConfigFile(opts.configFile, { handleSignals: true })
+    checkMachineWide(config, opts.count)
   } catch (err) {
     const e = err as Error & { code?: string }
     return { error: e.code === 'GH_CONFIG_INVALID' ? e.message : String(e.stack ?? e) }
@@ -33,6 +36,7 @@ export async function runPrimary (opts: PrimaryCommand): Promise<{ error: string
     let next: NormalizedConfig
     try {
       next = loadConfigFile(opts.configFile, { handleSignals: true })
+      checkMachineWide(next, opts.count)
     } catch (err) {
       log.error({ file: opts.configFile, trigger: 'SIGHUP', error: (err as Error).message }, 'config reload refused; every worker keeps its config')
       return
@@ -72,6 +76,7 @@ export async function runPrimary (opts: PrimaryCommand): Promise<{ error: string
   process.on('SIGTERM', onStop)
   process.on('SIGINT', onStop)
 
+  process.env[COUNT_ENV] = String(opts.count)
   if (opts.port === 0) process.env[PORT_ENV] = String(await freePort(opts.host))
   log.info({ workers: opts.count }, 'primary starting workers')
   primary.start()

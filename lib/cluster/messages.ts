@@ -34,5 +34,7 @@ export function isGatehouseMessage (m: unknown): m is { gh: string } {
 
 /** The environment variable that gives a worker its slot. */
 export const SLOT_ENV = 'GATEHOUSE_WORKER_SLOT'
+/** The environment variable that tells a worker how many workers there are. */
+export const COUNT_ENV = 'GATEHOUSE_WORKERS'
 /** The slot that runs the admin listener for the machine. */
 export const ADMIN_SLOT = 1

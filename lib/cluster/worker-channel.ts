@@ -21,7 +21,7 @@ export class WorkerChannel {
   private readonly topics = new Map<string, Set<(data: unknown) => void>>()
   private stats: NodeJS.Timeout | undefined
 
-  constructor (readonly slot: number, private readonly proc: NodeJS.Process = process) {
+  constructor (readonly slot: number, readonly count: number, private readonly proc: NodeJS.Process = process) {
     proc.on('message', (m: unknown) => {
       if (!isGatehouseMessage(m)) return
       const msg = m as PrimaryMessage

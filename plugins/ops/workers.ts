@@ -26,6 +26,10 @@ declare module 'fastify' {
  */
 async function workers (fastify: FastifyInstance, opts: { channel: WorkerChannel }) {
   let requests = 0
+  // Past its share of limits.maxConnections (app.ts), a worker closes a new connection, as one
+  // process does. node:cluster would otherwise hand it back to the primary for another worker,
+  // and with every worker full it would go round without end.
+  ;(fastify.server as typeof fastify.server & { dropMaxConnection?: boolean }).dropMaxConnection = true
   fastify.decorate('gatehouseWorker', opts.channel)
   fastify.addHook('onResponse', (request, reply, done) => {
     requests++
