@@ -8,7 +8,7 @@ import { Primary } from '../lib/cluster/primary'
 import { primaryLog } from '../lib/cluster/log'
 import { freePort, PORT_ENV } from '../lib/cluster/free-port'
 import { checkMachineWide } from '../lib/cluster/machine-wide'
-import { COUNT_ENV } from '../lib/cluster/messages'
+import { COUNT_ENV, RUNTIME_RETAIN } from '../lib/cluster/messages'
 
 export interface PrimaryCommand {
   configFile: string
@@ -43,6 +43,8 @@ export async function runPrimary (opts: PrimaryCommand): Promise<{ error: string
     }
     const routesChanged = routeTableChanged(config.routes, next.routes)
     config = next
+    // The file is the truth again: the runtime changes the workers kept are dropped by the reload.
+    primary.forget(RUNTIME_RETAIN)
     if (routesChanged) {
       // A running Fastify cannot take new routes: new workers, started with the new file, can.
       log.info({ trigger: 'SIGHUP' }, 'config validated; the route table changed: replacing the workers')

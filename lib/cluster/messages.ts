@@ -19,13 +19,16 @@ export interface WorkerInfo {
 export type WorkerMessage =
   | { gh: 'ready', version: string }
   | { gh: 'stats', requests: number }
-  /** To every other worker, through the primary. */
-  | { gh: 'bus', topic: string, data: unknown }
+  /**
+   * To every other worker, through the primary. With `retain`, the primary keeps the latest
+   * message of that key and gives every worker that starts later all it keeps, in order.
+   */
+  | { gh: 'bus', topic: string, data: unknown, from?: number, retain?: string }
   /** A question for the primary; the answer comes back with the same id. */
   | { gh: 'ask', id: number, what: 'workers' }
 
 export type PrimaryMessage =
-  | { gh: 'bus', topic: string, data: unknown }
+  | { gh: 'bus', topic: string, data: unknown, from?: number }
   | { gh: 'answer', id: number, data: unknown }
 
 export function isGatehouseMessage (m: unknown): m is { gh: string } {
@@ -38,3 +41,7 @@ export const SLOT_ENV = 'GATEHOUSE_WORKER_SLOT'
 export const COUNT_ENV = 'GATEHOUSE_WORKERS'
 /** The slot that runs the admin listener for the machine. */
 export const ADMIN_SLOT = 1
+
+/** Bus topics and the prefixes of their retained keys. */
+export const RUNTIME_TOPIC = 'runtime'
+export const RUNTIME_RETAIN = 'runtime:'

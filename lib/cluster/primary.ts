@@ -29,6 +29,8 @@ export class Primary {
   private stopping = false
   private rolling: Promise<boolean> | undefined
   private readonly quickDeaths = new Map<number, number>()
+  /** Bus messages a worker started later must see too (runtime changes, health verdicts), by key. */
+  private readonly retained = new Map<string, { topic: string, data: unknown, from?: number }>()
   private readonly log: PrimaryLog
 
   constructor (private readonly opts: PrimaryOptions) {
@@ -59,15 +61,23 @@ export class Primary {
         if (entry.state === 'starting') entry.state = 'ready'
         entry.version = m.version
         this.log.info({ worker: entry.slot, workerPid: entry.worker.process.pid, version: m.version }, 'worker ready')
+        for (const r of this.retained.values()) send(entry.worker, { gh: 'bus', ...r })
         break
       case 'stats':
         entry.requests = m.requests
         break
-      case 'bus':
+      case 'bus': {
+        const out: PrimaryMessage = { gh: 'bus', topic: m.topic, data: m.data, from: entry.slot }
+        if (m.retain !== undefined) {
+          // Moved to the end: replayed in the order the latest values came.
+          this.retained.delete(m.retain)
+          this.retained.set(m.retain, { topic: m.topic, data: m.data, from: entry.slot })
+        }
         for (const other of this.table.entries) {
-          if (other !== entry && other.state !== 'draining') send(other.worker, m)
+          if (other !== entry && other.state !== 'draining') send(other.worker, out)
         }
         break
+      }
       case 'ask':
         send(entry.worker, { gh: 'answer', id: m.id, data: { workers: this.table.list(), deaths: this.deaths } })
         break
@@ -138,6 +148,11 @@ export class Primary {
       entry.worker.process.kill('SIGKILL')
     }, this.opts.drainTimeout() + DRAIN_GRACE_MS)
     timer.unref()
+  }
+
+  /** Forgets the retained messages whose key starts with `prefix` (a reload drops runtime changes). */
+  forget (prefix: string): void {
+    for (const key of [...this.retained.keys()]) if (key.startsWith(prefix)) this.retained.delete(key)
   }
 
   /** Sends every worker a signal (SIGHUP: each reloads the file the primary just validated). */

@@ -18,7 +18,7 @@ export interface WorkersAnswer {
 export class WorkerChannel {
   private nextId = 1
   private readonly pending = new Map<number, (data: unknown) => void>()
-  private readonly topics = new Map<string, Set<(data: unknown) => void>>()
+  private readonly topics = new Map<string, Set<(data: unknown, from: number) => void>>()
   private stats: NodeJS.Timeout | undefined
 
   constructor (readonly slot: number, readonly count: number, private readonly proc: NodeJS.Process = process) {
@@ -29,7 +29,7 @@ export class WorkerChannel {
         this.pending.get(msg.id)?.(msg.data)
         this.pending.delete(msg.id)
       } else if (msg.gh === 'bus') {
-        for (const fn of this.topics.get(msg.topic) ?? []) fn(msg.data)
+        for (const fn of this.topics.get(msg.topic) ?? []) fn(msg.data, msg.from ?? 0)
       }
     })
   }
@@ -48,11 +48,12 @@ export class WorkerChannel {
     this.stats.unref()
   }
 
-  broadcast (topic: string, data: unknown): void {
-    this.send({ gh: 'bus', topic, data })
+  /** To every other worker; `retain` (a key) also to the workers that start later. */
+  broadcast (topic: string, data: unknown, retain?: string): void {
+    this.send({ gh: 'bus', topic, data, ...(retain !== undefined && { retain }) })
   }
 
-  on (topic: string, fn: (data: unknown) => void): void {
+  on (topic: string, fn: (data: unknown, from: number) => void): void {
     let set = this.topics.get(topic)
     if (set === undefined) this.topics.set(topic, set = new Set())
     set.add(fn)

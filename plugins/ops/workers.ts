@@ -1,6 +1,12 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { WorkerChannel } from '../../lib/cluster/worker-channel'
+import { RUNTIME_RETAIN, RUNTIME_TOPIC } from '../../lib/cluster/messages'
+import { applyFleetChange } from '../../lib/admin/fleet-sync'
+import type { RuntimeChange } from '../../lib/upstreams/runtime-servers'
+
+/** How a change from another worker is marked: `by` is `fleet:worker<slot>`. */
+const BUS_INSTANCE = 'worker'
 
 /**
  * How long a draining worker keeps its idle keep-alive connections open. Closed at once (as
@@ -46,7 +52,27 @@ async function workers (fastify: FastifyInstance, opts: { channel: WorkerChannel
     }
     done()
   })
+  fastify.addHook('onReady', async () => shareRuntimeChanges(fastify, opts.channel))
   fastify.addHook('onClose', async () => opts.channel.close())
 }
 
 export default fp(workers, { fastify: '5.x', name: 'gatehouse-workers' })
+
+/**
+ * Runtime changes through the admin API (made in the admin worker) and those fleet sync brings
+ * from Redis are applied by every worker: broadcast on the bus, and retained by the primary so
+ * that a worker started later (a replacement) applies them too, until a reload drops them.
+ * Applied as fleet changes are (validated, logged, counted), marked so that no worker
+ * broadcasts them again and fleet sync does not publish them again.
+ */
+function shareRuntimeChanges (fastify: FastifyInstance, channel: WorkerChannel): void {
+  const runtime = fastify.gatehouse.runtime
+  let sent = 0
+  runtime.on('change', change => {
+    if (change.by.startsWith(`fleet:${BUS_INSTANCE}`)) return
+    channel.broadcast(RUNTIME_TOPIC, change, `${RUNTIME_RETAIN}${channel.slot}:${process.pid}:${++sent}`)
+  })
+  channel.on(RUNTIME_TOPIC, (change, from) => {
+    applyFleetChange(runtime, { instance: `${BUS_INSTANCE}${from}`, change: change as RuntimeChange })
+  })
+}

@@ -29,7 +29,7 @@ export interface Machine {
 }
 
 /** `gatehouse --workers N` on a free port; resolves once every worker said it is ready. */
-export async function startWorkers (t: Test, config: unknown, opts: { workers?: number, bin?: string, args?: string[], file?: string, flag?: boolean } = {}): Promise<Machine> {
+export async function startWorkers (t: Test, config: unknown, opts: { workers?: number, bin?: string, args?: string[], file?: string, flag?: boolean, token?: string } = {}): Promise<Machine> {
   const n = opts.workers ?? 2
   const file = opts.file ?? writeConfig(config)
   const gw = launch(t, process.execPath, [opts.bin ?? BIN, '--port', '0', ...(opts.flag === false ? [] : ['--workers', String(n)]), ...(opts.args ?? []), file])
@@ -44,15 +44,15 @@ export async function startWorkers (t: Test, config: unknown, opts: { workers?: 
     url,
     admin,
     primary,
-    workers: async () => (await get(`${admin}/workers`)).json()
+    workers: async () => (await get(`${admin}/workers`, opts.token)).json()
   }
 }
 
 // Fresh connections each time, so that the round-robin spreads them.
 const fresh = new Agent({ pipelining: 0 })
 
-export async function get (url: string): Promise<{ status: number, headers: Record<string, unknown>, body: string, json (): any }> {
-  const res = await request(url, { dispatcher: fresh, headers: { connection: 'close' } })
+export async function get (url: string, token?: string): Promise<{ status: number, headers: Record<string, unknown>, body: string, json (): any }> {
+  const res = await request(url, { dispatcher: fresh, headers: { connection: 'close', ...(token !== undefined && { authorization: `Bearer ${token}` }) } })
   const body = await res.body.text()
   return { status: res.statusCode, headers: res.headers, body, json: () => JSON.parse(body) }
 }

@@ -1,0 +1,43 @@
+import t from 'tap'
+import { request } from 'undici'
+import { startBackend } from '../helper'
+import { waitFor } from '../wait'
+import { configWith, get, startWorkers, type Machine } from './support'
+
+const TOKEN = 'a-token-for-the-admin-api-42'
+
+async function send (m: Machine, method: string, path: string, body?: unknown) {
+  const res = await request(`${m.admin}${path}`, {
+    method: method as 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  await res.body.text()
+  return res.statusCode
+}
+
+/** Which backends answered 12 requests on fresh connections (the round-robin spreads them over both workers). */
+async function backends (m: Machine): Promise<Set<string>> {
+  const seen = new Set<string>()
+  for (let i = 0; i < 12; i++) seen.add(String((await get(`${m.url}/x`)).headers['x-backend']))
+  return seen
+}
+
+t.test('a runtime change through the admin API reaches every worker, and a worker started later', async t => {
+  const a = await startBackend(t, 'a')
+  const b = await startBackend(t, 'b')
+  const m = await startWorkers(t, { ...configWith(a.url, { admin: { port: 0, token: TOKEN } }), upstreams: { u: { servers: [{ url: a.url, id: 'a' }] } } }, { token: TOKEN })
+  t.same(await backends(m), new Set(['a']))
+
+  t.equal(await send(m, 'POST', '/upstreams/u/servers', { url: b.url, id: 'b' }), 201)
+  t.equal(await send(m, 'PATCH', '/upstreams/u/servers/a', { state: 'maint' }), 200)
+  // Broadcast through the primary: applied by the other worker within moments.
+  await waitFor(async () => (await backends(m)).size === 1 && (await backends(m)).has('b'), { what: 'every worker sending to b only' })
+  t.pass('both workers send to b only')
+
+  const victim = (await m.workers()).workers.find(w => w.id === 2)!.pid
+  process.kill(victim, 'SIGKILL')
+  await waitFor(async () => (await m.workers()).workers.some(w => w.id === 2 && w.pid !== victim && w.state === 'ready'), { timeout: 10_000, what: 'worker 2 replaced' })
+  const seen = await backends(m)
+  t.same(seen, new Set(['b']), 'the replacement applied the changes the primary retained')
+})
