@@ -25,11 +25,15 @@ export type WorkerMessage =
    */
   | { gh: 'bus', topic: string, data: unknown, from?: number, retain?: string }
   /** A question for the primary; the answer comes back with the same id. */
-  | { gh: 'ask', id: number, what: 'workers' }
+  | { gh: 'ask', id: number, what: 'workers' | 'metrics' }
+  /** What a worker collected for another's question (its metrics, as prom-client's JSON). */
+  | { gh: 'collected', id: number, data: unknown }
 
 export type PrimaryMessage =
   | { gh: 'bus', topic: string, data: unknown, from?: number }
   | { gh: 'answer', id: number, data: unknown }
+  /** Another worker asks for every worker's metrics: answer with `collected` and this id. */
+  | { gh: 'collect', id: number }
 
 export function isGatehouseMessage (m: unknown): m is { gh: string } {
   return typeof m === 'object' && m !== null && typeof (m as { gh?: unknown }).gh === 'string'

@@ -7,6 +7,8 @@ import type { PrimaryLog } from './log'
 
 /** What a worker is given past drainTimeout to exit on its own before it is killed. */
 const DRAIN_GRACE_MS = 5_000
+/** How long a metrics scrape waits for the other workers' share. */
+const GATHER_TIMEOUT_MS = 1_000
 
 export interface PrimaryOptions {
   count: number
@@ -29,6 +31,8 @@ export class Primary {
   private stopping = false
   private rolling: Promise<boolean> | undefined
   private readonly quickDeaths = new Map<number, number>()
+  private readonly gathering = new Map<number, (entry: WorkerEntry, data: unknown) => void>()
+  private nextGather = 1
   /** Bus messages a worker started later must see too (runtime changes, health verdicts), by key. */
   private readonly retained = new Map<string, { topic: string, data: unknown, from?: number }>()
   private readonly log: PrimaryLog
@@ -79,7 +83,11 @@ export class Primary {
         break
       }
       case 'ask':
-        send(entry.worker, { gh: 'answer', id: m.id, data: { workers: this.table.list(), deaths: this.deaths } })
+        if (m.what === 'workers') send(entry.worker, { gh: 'answer', id: m.id, data: { workers: this.table.list(), deaths: this.deaths } })
+        else this.gather(entry, m.id)
+        break
+      case 'collected':
+        this.gathering.get(m.id)?.(entry, m.data)
         break
     }
   }
@@ -148,6 +156,31 @@ export class Primary {
       entry.worker.process.kill('SIGKILL')
     }, this.opts.drainTimeout() + DRAIN_GRACE_MS)
     timer.unref()
+  }
+
+  /**
+   * Asks every other serving worker to collect (its metrics) and answers the asker with the
+   * list, once all have answered or after GATHER_TIMEOUT_MS with what came (a worker that is
+   * stuck or just died leaves its share out rather than fail the scrape).
+   */
+  private gather (asker: WorkerEntry, askerId: number): void {
+    const id = this.nextGather++
+    const from = [...this.table.entries].filter(e => e !== asker && e.state === 'ready')
+    const got: unknown[] = []
+    const waiting = new Set(from)
+    const finish = () => {
+      clearTimeout(timer)
+      this.gathering.delete(id)
+      send(asker.worker, { gh: 'answer', id: askerId, data: got })
+    }
+    const timer = setTimeout(finish, GATHER_TIMEOUT_MS)
+    this.gathering.set(id, (entry, data) => {
+      if (!waiting.delete(entry)) return
+      got.push(data)
+      if (waiting.size === 0) finish()
+    })
+    if (from.length === 0) finish()
+    for (const e of from) send(e.worker, { gh: 'collect', id })
   }
 
   /** Forgets the retained messages whose key starts with `prefix` (a reload drops runtime changes). */

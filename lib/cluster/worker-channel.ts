@@ -20,6 +20,8 @@ export class WorkerChannel {
   private readonly pending = new Map<number, (data: unknown) => void>()
   private readonly topics = new Map<string, Set<(data: unknown, from: number) => void>>()
   private stats: NodeJS.Timeout | undefined
+  /** What this worker gives another that asks for every worker's metrics. */
+  collector: (() => Promise<unknown>) | undefined
 
   constructor (readonly slot: number, readonly count: number, private readonly proc: NodeJS.Process = process) {
     proc.on('message', (m: unknown) => {
@@ -28,6 +30,9 @@ export class WorkerChannel {
       if (msg.gh === 'answer') {
         this.pending.get(msg.id)?.(msg.data)
         this.pending.delete(msg.id)
+      } else if (msg.gh === 'collect') {
+        const collect = this.collector ?? (async () => [])
+        collect().then(data => this.send({ gh: 'collected', id: msg.id, data }), () => this.send({ gh: 'collected', id: msg.id, data: [] }))
       } else if (msg.gh === 'bus') {
         for (const fn of this.topics.get(msg.topic) ?? []) fn(msg.data, msg.from ?? 0)
       }
@@ -60,11 +65,20 @@ export class WorkerChannel {
   }
 
   workers (): Promise<WorkersAnswer> {
+    return this.ask('workers') as Promise<WorkersAnswer>
+  }
+
+  /** What every other worker's collector gave (their metrics). */
+  othersCollected (): Promise<unknown[]> {
+    return this.ask('metrics') as Promise<unknown[]>
+  }
+
+  private ask (what: 'workers' | 'metrics'): Promise<unknown> {
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => { this.pending.delete(id); reject(new Error('the primary did not answer')) }, ASK_TIMEOUT_MS)
-      this.pending.set(id, data => { clearTimeout(timer); resolve(data as WorkersAnswer) })
-      this.send({ gh: 'ask', id, what: 'workers' })
+      this.pending.set(id, data => { clearTimeout(timer); resolve(data) })
+      this.send({ gh: 'ask', id, what })
     })
   }
 

@@ -107,7 +107,8 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
 
   await app.register(health, { draining: () => draining })
   await app.register(upstreams, { gatehouse: fastify.gatehouse })
-  await app.register(metrics, { registry })
+  const worker = fastify.gatehouseWorker
+  await app.register(metrics, { registry, ...(worker !== undefined && { others: () => worker.othersCollected() }) })
   const cache = fastify.gatehouse.cache
   if (cache !== undefined) {
     addCacheMetrics(registry, cache)

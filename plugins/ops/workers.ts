@@ -4,6 +4,8 @@ import type { WorkerChannel } from '../../lib/cluster/worker-channel'
 import { RUNTIME_RETAIN, RUNTIME_TOPIC } from '../../lib/cluster/messages'
 import { applyFleetChange } from '../../lib/admin/fleet-sync'
 import type { RuntimeChange } from '../../lib/upstreams/runtime-servers'
+import type { Registry } from 'prom-client'
+import { refusalsOf } from '../edge/strict-http'
 
 /** How a change from another worker is marked: `by` is `fleet:worker<slot>`. */
 const BUS_INSTANCE = 'worker'
@@ -53,6 +55,13 @@ async function workers (fastify: FastifyInstance, opts: { channel: WorkerChannel
     done()
   })
   fastify.addHook('onReady', async () => shareRuntimeChanges(fastify, opts.channel))
+  // The admin worker's GET /metrics sums every worker's: this one's, built when first asked.
+  let metrics: Promise<Registry> | undefined
+  opts.channel.collector = async () => {
+    metrics ??= import('../../lib/admin/metrics').then(({ createMetrics }) =>
+      createMetrics(() => fastify.gatehouse.registry.all(), () => refusalsOf(fastify.server)?.counts ?? new Map(), () => fastify.gatehouse.runtime.counts))
+    return await (await metrics).getMetricsAsJSON()
+  }
   fastify.addHook('onClose', async () => opts.channel.close())
 }
 

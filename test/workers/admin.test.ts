@@ -41,3 +41,21 @@ t.test('a runtime change through the admin API reaches every worker, and a worke
   const seen = await backends(m)
   t.same(seen, new Set(['b']), 'the replacement applied the changes the primary retained')
 })
+
+/** The value of one series in Prometheus text. */
+function sample (text: string, series: string): number | undefined {
+  const line = text.split('\n').find(l => l.startsWith(`${series} `))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}
+
+t.test('GET /metrics sums every worker\'s counters; a server\'s state stays one verdict', async t => {
+  const a = await startBackend(t, 'a')
+  const m = await startWorkers(t, { ...configWith(a.url), upstreams: { u: { servers: [{ url: a.url, id: 'a' }] } } })
+  for (let i = 0; i < 20; i++) t.equal((await get(`${m.url}/x`)).status, 200)
+  // Each worker reports its count once a second: wait until both served some, so that a sum is a sum.
+  await waitFor(async () => (await m.workers()).workers.every(w => w.requests > 0), { what: 'both workers served' })
+  const text = (await get(`${m.admin}/metrics`)).body
+  t.equal(sample(text, 'gatehouse_requests_total{upstream="u",status="2xx"}'), 20, 'the 20 requests of both workers')
+  t.equal(sample(text, 'gatehouse_server_attempts_total{upstream="u",server="a"}'), 20)
+  t.equal(sample(text, 'gatehouse_server_ready{upstream="u",server="a"}'), 1, 'ready is 1, not 1 per worker')
+})
