@@ -49,3 +49,14 @@ export const ADMIN_SLOT = 1
 /** Bus topics and the prefixes of their retained keys. */
 export const RUNTIME_TOPIC = 'runtime'
 export const RUNTIME_RETAIN = 'runtime:'
+export const EJECT_TOPIC = 'eject'
+export const EJECT_RETAIN = 'eject:'
+export const HEALTH_TOPIC = 'health'
+export const HEALTH_RETAIN = 'health:'
+/** The slot whose worker runs the active health checks for the machine (and the admin listener). */
+export const PROBE_SLOT = ADMIN_SLOT
+
+/** A passive ejection, as one worker tells the others. */
+export interface EjectionMessage { upstream: string, server: string, until: number }
+/** An active check's verdict change, as the probing worker tells the others. */
+export interface VerdictMessage { upstream: string, server: string, healthy: boolean, transition: { from: string, to: 'healthy' | 'unhealthy', reason?: string } }

@@ -1,10 +1,12 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { WorkerChannel } from '../../lib/cluster/worker-channel'
-import { RUNTIME_RETAIN, RUNTIME_TOPIC } from '../../lib/cluster/messages'
+import { EJECT_RETAIN, EJECT_TOPIC, RUNTIME_RETAIN, RUNTIME_TOPIC, type EjectionMessage } from '../../lib/cluster/messages'
 import { applyFleetChange } from '../../lib/admin/fleet-sync'
 import type { RuntimeChange } from '../../lib/upstreams/runtime-servers'
 import type { Registry } from 'prom-client'
+import type { Upstream } from '../../lib/upstreams/upstream'
+import type { Backend } from '../../lib/upstreams/backend'
 import { refusalsOf } from '../edge/strict-http'
 
 /** How a change from another worker is marked: `by` is `fleet:worker<slot>`. */
@@ -54,7 +56,10 @@ async function workers (fastify: FastifyInstance, opts: { channel: WorkerChannel
     }
     done()
   })
-  fastify.addHook('onReady', async () => shareRuntimeChanges(fastify, opts.channel))
+  fastify.addHook('onReady', async () => {
+    shareRuntimeChanges(fastify, opts.channel)
+    shareEjections(fastify, opts.channel)
+  })
   // The admin worker's GET /metrics sums every worker's: this one's, built when first asked.
   let metrics: Promise<Registry> | undefined
   opts.channel.collector = async () => {
@@ -83,5 +88,27 @@ function shareRuntimeChanges (fastify: FastifyInstance, channel: WorkerChannel):
   })
   channel.on(RUNTIME_TOPIC, (change, from) => {
     applyFleetChange(runtime, { instance: `${BUS_INSTANCE}${from}`, change: change as RuntimeChange })
+  })
+}
+
+/**
+ * A server that passive checks eject in one worker is ejected in all, until the same time:
+ * the others would otherwise each send it their own maxFails of failures first. Through the
+ * bus (one IPC hop through the primary, well under 100 ms), retained for workers started later.
+ */
+function shareEjections (fastify: FastifyInstance, channel: WorkerChannel): void {
+  const registry = fastify.gatehouse.registry
+  registry.on('ejected', (upstream: Upstream, backend: Backend) => {
+    const msg: EjectionMessage = { upstream: upstream.name, server: backend.id, until: backend.ejectedUntil }
+    channel.broadcast(EJECT_TOPIC, msg, `${EJECT_RETAIN}${upstream.name}/${backend.id}`)
+  })
+  channel.on(EJECT_TOPIC, (data, from) => {
+    const msg = data as EjectionMessage
+    const upstream = registry.get(msg.upstream)
+    const backend = upstream?.backends.all().find(b => b.id === msg.server)
+    if (upstream === undefined || backend === undefined) return
+    if (upstream.backends.ejectUntil(backend, msg.until, Date.now())) {
+      fastify.log.warn({ upstream: msg.upstream, server: msg.server, byWorker: from, ms: msg.until - Date.now() }, 'server ejected by another worker')
+    }
   })
 }

@@ -33,7 +33,10 @@ export async function startWorkers (t: Test, config: unknown, opts: { workers?: 
   const n = opts.workers ?? 2
   const file = opts.file ?? writeConfig(config)
   const gw = launch(t, process.execPath, [opts.bin ?? BIN, '--port', '0', ...(opts.flag === false ? [] : ['--workers', String(n)]), ...(opts.args ?? []), file])
-  await waitFor(() => gw.logs.filter(l => l.msg === 'worker ready').length >= n, { timeout: 20_000, what: `${n} workers ready; output:\n${gw.output()}` })
+  await waitFor(() => {
+    if (gw.child.exitCode !== null) throw new Error(`exited before ${n} workers were ready; output:\n${gw.output()}`)
+    return gw.logs.filter(l => l.msg === 'worker ready').length >= n
+  }, { timeout: 20_000, what: `${n} workers ready` })
   const adminLine = await gw.waitForLog(l => l.msg === 'admin API listening')
   const { url } = await gw.listening()
   const primary = gw.logs.find(l => l.component === 'primary')!.pid as number
