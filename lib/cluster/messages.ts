@@ -49,6 +49,8 @@ export const ADMIN_SLOT = 1
 /** Bus topics and the prefixes of their retained keys. */
 export const RUNTIME_TOPIC = 'runtime'
 export const RUNTIME_RETAIN = 'runtime:'
+/** A cache purge through the admin API, for every worker's own cache. */
+export const PURGE_TOPIC = 'purge'
 export const EJECT_TOPIC = 'eject'
 export const EJECT_RETAIN = 'eject:'
 export const HEALTH_TOPIC = 'health'

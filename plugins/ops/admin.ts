@@ -17,6 +17,7 @@ import metrics from '../../routes/admin/metrics'
 import cacheRoutes from '../../routes/admin/cache'
 import { addCacheMetrics } from '../../lib/cache/cache-metrics'
 import workersRoute from '../../routes/admin/workers'
+import { PURGE_TOPIC } from '../../lib/cluster/messages'
 
 export type { AdminOptions }
 
@@ -112,7 +113,7 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
   const cache = fastify.gatehouse.cache
   if (cache !== undefined) {
     addCacheMetrics(registry, cache)
-    await app.register(cacheRoutes, { cache })
+    await app.register(cacheRoutes, { cache, ...(worker !== undefined && { onPurge: (target: string, prefix: boolean) => worker.broadcast(PURGE_TOPIC, { target, prefix }) }) })
   }
   await app.register(servers, { gatehouse: fastify.gatehouse })
   await app.register(config, { gatehouse: fastify.gatehouse })

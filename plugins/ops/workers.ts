@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { WorkerChannel } from '../../lib/cluster/worker-channel'
-import { EJECT_RETAIN, EJECT_TOPIC, RUNTIME_RETAIN, RUNTIME_TOPIC, type EjectionMessage } from '../../lib/cluster/messages'
+import { PURGE_TOPIC, EJECT_RETAIN, EJECT_TOPIC, RUNTIME_RETAIN, RUNTIME_TOPIC, type EjectionMessage } from '../../lib/cluster/messages'
 import { applyFleetChange } from '../../lib/admin/fleet-sync'
 import type { RuntimeChange } from '../../lib/upstreams/runtime-servers'
 import type { Registry } from 'prom-client'
@@ -59,6 +59,11 @@ async function workers (fastify: FastifyInstance, opts: { channel: WorkerChannel
   fastify.addHook('onReady', async () => {
     shareRuntimeChanges(fastify, opts.channel)
     shareEjections(fastify, opts.channel)
+    // Each worker caches on its own: a purge through the admin API (worker 1) purges them all.
+    opts.channel.on(PURGE_TOPIC, data => {
+      const { target, prefix } = data as { target: string, prefix: boolean }
+      fastify.gatehouse.cache?.purge(target, prefix)
+    })
   })
   // The admin worker's GET /metrics sums every worker's: this one's, built when first asked.
   let metrics: Promise<Registry> | undefined

@@ -59,3 +59,22 @@ t.test('GET /metrics sums every worker\'s counters; a server\'s state stays one 
   t.equal(sample(text, 'gatehouse_server_attempts_total{upstream="u",server="a"}'), 20)
   t.equal(sample(text, 'gatehouse_server_ready{upstream="u",server="a"}'), 1, 'ready is 1, not 1 per worker')
 })
+
+t.test('a cache purge through the admin API purges every worker\'s cache', async t => {
+  const a = await startBackend(t, 'a')
+  a.handle((req, res) => {
+    res.setHeader('cache-control', 'max-age=600')
+    res.setHeader('x-backend', 'a')
+    res.end('cached')
+  })
+  const m = await startWorkers(t, { ...configWith(a.url, { admin: { port: 0, token: TOKEN } }), cache: {} }, { token: TOKEN })
+  // The round-robin hands fresh connections to the workers in turn: each stores its own copy.
+  for (let i = 0; i < 6; i++) t.equal((await get(`${m.url}/x`)).status, 200)
+  t.equal(a.hits.length, 2, 'one miss per worker, then hits')
+  t.equal(await send(m, 'DELETE', '/cache?url=/x'), 200)
+  await waitFor(async () => {
+    await get(`${m.url}/x`)
+    return a.hits.length >= 4
+  }, { what: 'both workers missing after the purge' })
+  t.pass('both workers fetched /x again')
+})
