@@ -35,7 +35,7 @@ t.test('SIGUSR2 replaces every worker from the code on disk, one at a time, unde
   const atEnd = traffic.counts.ok
   await waitFor(() => traffic.counts.ok > atEnd + 200, { timeout: 10_000, what: 'load served by the new workers' })
   const counts = await traffic.stop()
-  t.comment(`rolling replacement under 64 keep-alive connections: ${counts.ok} requests answered 200, ${counts.failed} failed`)
+  t.comment(`rolling replacement under 64 keep-alive connections (GETs and POSTs): ${counts.ok} requests answered 200, ${counts.failed} failed`)
   t.equal(counts.failed, 0, `no failed request (${counts.errors.slice(0, 5).join(', ')})`)
 
   const after = (await m.workers()).workers

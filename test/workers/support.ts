@@ -61,17 +61,22 @@ export async function get (url: string, token?: string): Promise<{ status: numbe
 }
 
 /**
- * Steady load: `connections` keep-alive connections each sending GETs one after another until
- * stop(); every answer that is not 200, and every error (reset, refused), is a failure.
+ * Steady load: `connections` keep-alive connections each sending requests one after another
+ * until stop(), GETs and POSTs of a small JSON body in turn; every answer that is not 200, and
+ * every error (reset, refused), is a failure.
  */
 export function load (url: string, connections = 64) {
   const agent = new Agent({ connections, pipelining: 1, keepAliveTimeout: 30_000 })
   let running = true
   const counts = { ok: 0, failed: 0, errors: [] as string[] }
-  const loops = Array.from({ length: connections }, async () => {
+  const loops = Array.from({ length: connections }, async (_, i) => {
+    let post = i % 2 === 1
     while (running) {
+      post = !post
       try {
-        const res = await request(`${url}/load`, { dispatcher: agent })
+        const res = await request(`${url}/load`, post
+          ? { dispatcher: agent, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' }
+          : { dispatcher: agent })
         await res.body.text()
         if (res.statusCode === 200) counts.ok++
         else { counts.failed++; counts.errors.push(`status ${res.statusCode}`) }
