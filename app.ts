@@ -73,7 +73,8 @@ async function gatehouseFromFile (fastify: FastifyInstance, opts: GatehouseFileO
     if (opts.worker.slot !== ADMIN_SLOT) resolved.config = { ...resolved.config, admin: undefined }
     // limits.maxConnections holds for the machine: each worker takes its share.
     const limits = resolved.config.limits
-    resolved.config = { ...resolved.config, limits: { ...limits, maxConnections: connectionShare(limits.maxConnections, opts.worker.count) } }
+    // The primary watches the file (`watch`) and tells every worker: one validation for the machine.
+    resolved.config = { ...resolved.config, watch: false, limits: { ...limits, maxConnections: connectionShare(limits.maxConnections, opts.worker.count) } }
   }
   await start(fastify, resolved, opts.prefix)
 }

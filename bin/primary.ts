@@ -8,6 +8,7 @@ import { Primary } from '../lib/cluster/primary'
 import { primaryLog } from '../lib/cluster/log'
 import { freePort, PORT_ENV } from '../lib/cluster/free-port'
 import { checkMachineWide } from '../lib/cluster/machine-wide'
+import { watchFile } from '../lib/cluster/watch-file'
 import { COUNT_ENV, RUNTIME_RETAIN } from '../lib/cluster/messages'
 
 export interface PrimaryCommand {
@@ -32,13 +33,13 @@ export async function runPrimary (opts: PrimaryCommand): Promise<{ error: string
   const primary = new Primary({ count: opts.count, log, drainTimeout: () => config.drainTimeout })
   let stopping = false
 
-  process.on('SIGHUP', () => {
+  const reload = (trigger: 'SIGHUP' | 'watch') => {
     let next: NormalizedConfig
     try {
       next = loadConfigFile(opts.configFile, { handleSignals: true })
       checkMachineWide(next, opts.count)
     } catch (err) {
-      log.error({ file: opts.configFile, trigger: 'SIGHUP', error: (err as Error).message }, 'config reload refused; every worker keeps its config')
+      log.error({ file: opts.configFile, trigger, error: (err as Error).message }, 'config reload refused; every worker keeps its config')
       return
     }
     const routesChanged = routeTableChanged(config.routes, next.routes)
@@ -47,13 +48,16 @@ export async function runPrimary (opts: PrimaryCommand): Promise<{ error: string
     primary.forget(RUNTIME_RETAIN)
     if (routesChanged) {
       // A running Fastify cannot take new routes: new workers, started with the new file, can.
-      log.info({ trigger: 'SIGHUP' }, 'config validated; the route table changed: replacing the workers')
-      void primary.replaceAll('SIGHUP with new routes')
+      log.info({ trigger }, 'config validated; the route table changed: replacing the workers')
+      void primary.replaceAll(`${trigger} with new routes`)
     } else {
-      log.info({ trigger: 'SIGHUP' }, 'config validated; every worker reloads it')
+      log.info({ trigger }, 'config validated; every worker reloads it')
       primary.signalAll('SIGHUP')
     }
-  })
+  }
+  process.on('SIGHUP', () => reload('SIGHUP'))
+  // Fixed at start, as in one process; the workers leave the watching to the primary (app.ts).
+  if (config.watch) watchFile(opts.configFile, () => reload('watch'))
 
   process.on('SIGUSR2', () => {
     void primary.replaceAll('SIGUSR2')

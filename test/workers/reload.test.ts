@@ -48,3 +48,14 @@ t.test('SIGHUP with new routes replaces the workers one at a time, under load, f
   t.ok(now.every(w => !pids.includes(w.pid)), 'new workers')
   for (let i = 0; i < 6; i++) t.equal((await get(`${m.url}/other/x`)).headers['x-backend'], 'b', 'the new route serves in every worker')
 })
+
+t.test('"watch": true under workers: the primary watches the file and every worker applies it', async t => {
+  const a = await startBackend(t, 'a')
+  const b = await startBackend(t, 'b')
+  const m = await startWorkers(t, configWith(a.url, { watch: true }))
+  writeFileSync(m.file, JSON.stringify(configWith(b.url, { watch: true })))
+  await m.gw.waitForLog(l => l.component === 'primary' && l.msg === 'config validated; every worker reloads it' && l.trigger === 'watch')
+  await waitFor(() => m.gw.logs.filter(l => l.msg === 'config reloaded').length === 2, { what: 'both workers reloaded' })
+  t.equal(m.gw.logs.filter(l => l.msg === 'config reloaded').length, 2, 'once per worker, not once per watcher')
+  for (let i = 0; i < 6; i++) t.equal((await get(`${m.url}/x`)).headers['x-backend'], 'b')
+})
