@@ -1,6 +1,8 @@
 import t from 'tap'
 import { request } from 'undici'
-import { startBackend } from '../helper'
+import { startBackend, startLoggedGateway } from '../helper'
+import { startRedis } from '../redis'
+import { admin } from '../ops/admin-client'
 import { waitFor } from '../wait'
 import { configWith, get, startWorkers, type Machine } from './support'
 
@@ -77,4 +79,23 @@ t.test('a cache purge through the admin API purges every worker\'s cache', async
     return a.hits.length >= 4
   }, { what: 'both workers missing after the purge' })
   t.pass('both workers fetched /x again')
+})
+
+t.test('a change fleet sync brings from Redis reaches every worker', async t => {
+  const redis = await startRedis(t)
+  const a = await startBackend(t, 'a')
+  const b = await startBackend(t, 'b')
+  const config = {
+    admin: { port: 0, token: TOKEN, sync: redis.url },
+    upstreams: { u: { servers: [{ url: a.url, id: 'a' }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }]
+  }
+  const other = await startLoggedGateway(t, config)
+  const m = await startWorkers(t, config, { token: TOKEN })
+  await m.gw.waitForLog(l => l.worker === 1 && l.msg === 'admin API listening')
+  const base = other.app.gatehouse.adminUrl as string
+  t.equal((await admin(base, 'POST', '/upstreams/u/servers', { token: TOKEN, body: { url: b.url, id: 'b' } })).status, 201)
+  t.equal((await admin(base, 'PATCH', '/upstreams/u/servers/a', { token: TOKEN, body: { state: 'maint' } })).status, 200)
+  await waitFor(async () => (await backends(m)).size === 1 && (await backends(m)).has('b'), { what: 'every worker sending to b only' })
+  t.pass('the other instance\'s changes, through Redis to worker 1, through the primary to worker 2')
 })
