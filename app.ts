@@ -20,7 +20,8 @@ import signals from './plugins/ops/signals'
 import watchConfig from './plugins/ops/watch'
 import strictHttp from './plugins/edge/strict-http'
 import expectContinue from './plugins/edge/expect-continue'
-import filters, { basicAuth } from './plugins/policies/filters'
+import filters from './plugins/policies/filters'
+import pipeline from './plugins/policies/pipeline'
 import frontTls from './plugins/edge/front-tls'
 import redirectHttp from './plugins/edge/redirect-http'
 import insecureUpstreams from './plugins/ops/insecure-upstreams'
@@ -82,11 +83,12 @@ async function gatehouseFromFile (fastify: FastifyInstance, opts: GatehouseFileO
 async function start (fastify: FastifyInstance, { config, file }: { config: NormalizedConfig, file?: string }, prefix: string | undefined) {
   const mismatch = serverMismatch(fastify.server, config.listen)
   if (mismatch !== undefined) throw mismatch
-  // Server-wide, before routing: protocol checks and target normalisation (issue 7).
+  // Server-wide, before routing: protocol checks and target normalisation, which must see a
+  // request before Fastify's router does.
   await fastify.register(strictHttp)
   await fastify.register(expectContinue)
   await fastify.register(upstreams, { config })
-  // The listener's certificates and the https redirect (issue 10); server-wide like strict-http.
+  // The listener's certificates and the https redirect; server-wide like strict-http.
   await fastify.register(frontTls, { listen: config.listen })
   await fastify.register(insecureUpstreams, { config })
   if (config.listen.redirectHttp !== undefined) await fastify.register(redirectHttp, { port: config.listen.redirectHttp })
@@ -98,6 +100,10 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   // policies and the routes rely on them; the routes last, once every hook is in place.
   await fastify.register(errorHandler)
   await fastify.register(requestState)
+  // Before the policies, which hand it their hook factories: the order in which a route's
+  // policy hooks run is declared there (plugins/policies/pipeline.ts), not by the order of
+  // these register calls.
+  await fastify.register(pipeline)
   await fastify.register(requestId)
   await fastify.register(closeOnDrain)
   await fastify.register(limits, config.limits)
@@ -107,23 +113,18 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(websocket)
   await fastify.register(healthCheck)
   await fastify.register(sticky)
-  // Request filters (issue 12): address, method, size and header checks before the rate limit,
-  // basic auth after it (a bcrypt check is costly; guessing is limited first).
   await fastify.register(filters, { receiveTimeout: config.limits.receiveTimeout })
   await fastify.register(rateLimit, { config })
-  await fastify.register(basicAuth)
-  // After the policies (a 429 never reads the cache), before the routes it hooks onto.
-  // The cache, the admin console and fleet sync are loaded only when the config uses them:
-  // their modules (prom-client, ioredis, http-cache-semantics, lru-cache) cost memory (issue 9).
+  // The cache, compression, the admin console and fleet sync are loaded only when the config
+  // uses them: their modules (http-cache-semantics, lru-cache, @fastify/compress and zlib's
+  // streams, prom-client, ioredis) cost memory a gateway without them should not pay.
   if (config.routes.some(r => routeCache(config, r) !== undefined)) await fastify.register(import('./plugins/policies/cache'))
-  // Encodes answers per client after the cache stored them plain (issue 11); before the routes
-  // it hooks onto, and loaded (with @fastify/compress and zlib's streams) only when some route compresses.
   if (config.routes.some(r => routeCompress(config, r) !== undefined)) await fastify.register(import('./plugins/policies/compress'))
   await fastify.register(proxyRoutes)
   if (config.admin !== undefined) await fastify.register(import('./plugins/ops/admin'), config.admin)
   if (config.admin?.sync !== undefined) await fastify.register(import('./plugins/ops/fleet-sync'), { url: config.admin.sync })
   if (config.handleSignals) await fastify.register(signals, { configFile: file, drainTimeout: config.drainTimeout })
-  // Issue 13; fixed at start like the routes. Without a file (config passed as options) there is nothing to watch.
+  // Whether to watch is fixed at start, like the routes. Without a file (config passed as options) there is nothing to watch.
   if (config.watch && file !== undefined) await fastify.register(watchConfig, { file })
 }
 

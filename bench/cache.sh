@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run bench:cache`: cache hits (issue 11), side by side in one run: nginx's proxy_cache
+# `npm run bench:cache`: cache hits, side by side in one run: nginx's proxy_cache
 # serving hits (its cache directory on tmpfs, so hits come from memory), Gatehouse with the
 # cache on (every request a HIT after the first), and Gatehouse with no `cache` in its config
 # (every request proxied: the miss path). Two bodies: ~100 B and 100 KiB, both sent by the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A CPU profile of Gatehouse on the bench-peers setup (issue 9): the harness's three nginx
+# A CPU profile of Gatehouse on the bench-peers setup, to see where its CPU goes: the harness's three nginx
 # backends on CPU 1, Gatehouse under `node --cpu-prof` on CPU 0, wrk on CPU 1, one scenario.
 #   bash bench/profile-peers.sh [small|big|post] [seconds] [config.json]
 # Prints the profile directory and the number of requests wrk completed; summarise with

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run bench:tls`: HTTPS at the front, Gatehouse against nginx terminating TLS, side by side
-# in one run (issue 10): keep-alive requests per second, new-connection handshakes per second
+# in one run: keep-alive requests per second, new-connection handshakes per second
 # (Connection: close), and HTTP/2 with many streams on one connection (bench/h2-load.js; the
 # nginx here is nginx-light, built with http_v2). A certificate is made for the run with openssl
 # and removed after; nothing is committed. The proxies run on CPU 0, wrk and the backend on CPU 1.

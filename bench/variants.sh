@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Gatehouse against itself (issue 9): several builds and/or configs, interleaved round by round
+# Gatehouse against itself, to tell a change's cost from the machine's noise: several builds and/or configs, interleaved round by round
 # on the bench-peers setup (../shared/bench-peers: its three nginx backends and wrk on CPU 1,
 # the gateway on CPU 0, keep-alive), CPU µs per request of the gateway process as the harness
 # computes it. The harness sets GATEHOUSE_CONFIG itself, so comparing configs (the cost of a

@@ -18,7 +18,7 @@ export const RateLimitUnavailableError = createError('GH_RATE_LIMIT_UNAVAILABLE'
 export const NotImplementedError = createError('GH_NOT_IMPLEMENTED', 'Not implemented: %s', 501)
 export const HeadersTooLargeError = createError('GH_HEADERS_TOO_LARGE', 'Request header fields too large', 431)
 export const ClientTimeoutError = createError('GH_CLIENT_TIMEOUT', 'The request did not arrive in time', 408)
-// Limits that hold against hostile or stalled clients (issue #7).
+// Limits that hold against hostile or stalled clients.
 export const QueueTimeoutError = createError('GH_QUEUE_TIMEOUT', 'No connection to upstream "%s" became free in time', 503)
 export const RECEIVE_TIMEOUT_CODE = 'GH_RECEIVE_TIMEOUT'
 export const ReceiveTimeoutError = createError(RECEIVE_TIMEOUT_CODE, 'The request body stopped arriving', 408)
@@ -27,14 +27,14 @@ export const ReceiveTimeoutError = createError(RECEIVE_TIMEOUT_CODE, 'The reques
 export const CLIENT_ABORTED_CODE = 'GH_CLIENT_ABORTED'
 export const ClientAbortedError = createError(CLIENT_ABORTED_CODE, 'The request body was cut short by the client', 400)
 
-// Request filters (issue 12): answered by Gatehouse, without touching a backend.
+// Request filters: answered by Gatehouse, without touching a backend.
 export const ForbiddenError = createError('GH_FORBIDDEN', 'The client address is not allowed on this route', 403)
 export const MethodNotAllowedError = createError('GH_METHOD_NOT_ALLOWED', 'Method %s is not allowed on this route', 405)
 export const BODY_TOO_LARGE_CODE = 'GH_BODY_TOO_LARGE'
 export const BodyTooLargeError = createError(BODY_TOO_LARGE_CODE, 'The request body is larger than %s bytes', 413)
 export const HeaderRequiredError = createError('GH_HEADER_REQUIRED', 'Header %s is required on this route', 401)
 export const UnauthorizedError = createError('GH_UNAUTHORIZED', 'Authentication required', 401)
-// The admin API (issue 13). 401 says nothing about why: neither whether a token is set nor how close a guess was.
+// The admin API. 401 says nothing about why: neither whether a token is set nor how close a guess was.
 export const AdminUnauthorizedError = createError('GH_ADMIN_UNAUTHORIZED', 'Unauthorized', 401)
 export const AdminReadOnlyError = createError('GH_ADMIN_READ_ONLY', 'The admin API is read-only: set admin.token (or GATEHOUSE_ADMIN_TOKEN) to change servers', 403)
 export const AdminMisdirectedError = createError('GH_ADMIN_MISDIRECTED', 'This admin API does not answer for that Host; add it to admin.hosts', 421)
@@ -44,5 +44,5 @@ export const UnknownUpstreamError = createError('GH_UNKNOWN_UPSTREAM', 'No upstr
 export const UnknownServerError = createError('GH_UNKNOWN_SERVER', 'No server "%s" in upstream "%s"', 404)
 export const ServerExistsError = createError('GH_SERVER_EXISTS', 'Upstream "%s" already has a server "%s"', 409)
 export const LastPrimaryError = createError('GH_LAST_PRIMARY_SERVER', 'Upstream "%s" needs at least one server that is not a backup', 409)
-// TLS to the backends (issue 10): a server whose certificate fails verification, or a handshake it refused.
+// TLS to the backends: a server whose certificate fails verification, or a handshake it refused.
 export const UpstreamTlsError = createError('GH_UPSTREAM_TLS', 'Upstream "%s" failed TLS verification', 502)

@@ -19,7 +19,7 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
   // The level a route would log at otherwise: the one the host registered Gatehouse with, or
   // the instance's. Only when that is below "warn" does the route get a level of its own: a
   // request logger with a level option costs Fastify a costlier child logger on every request
-  // (pino rebinds its methods for a child's own level: ≈1 µs per request, issue 9).
+  // (pino rebinds its methods for a child's own level: ≈1 µs per request).
   fastify.addHook('onRoute', routeOptions => {
     if (routeOptions.config?.gatehouse === undefined) return
     const own: string | undefined = routeOptions.logLevel

@@ -1,4 +1,4 @@
-// Ladder step 2 (issue 9): step 1 with @fastify/reply-from doing the forwarding, on the same
+// Ladder step 2 (where the CPU per request goes, one layer at a time): step 1 with @fastify/reply-from doing the forwarding, on the same
 // undici pools (an object with request() picking the pool by origin, as lib/proxy/origin-pools.ts),
 // getUpstream round robin, no other hooks: what reply-from adds over Pool.request.
 const Fastify = require('fastify')

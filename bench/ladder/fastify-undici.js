@@ -1,4 +1,4 @@
-// Ladder step 1 (issue 9): Fastify (logger at warn, as `fastify start -l warn`) with one `/*`
+// Ladder step 1 (where the CPU per request goes, one layer at a time): Fastify (logger at warn, as `fastify start -l warn`) with one `/*`
 // route whose handler sends the request on undici Pool.request (round robin over the three
 // bench backends) and replies with the response stream. No reply-from, no hooks.
 const Fastify = require('fastify')

@@ -54,14 +54,16 @@ export function createMetrics (upstreams: () => readonly Upstream[], refused: ()
   define(Counter, 'gatehouse_server_attempts_total', 'Attempts sent to a server.', ['upstream', 'server'], perServer(s => s.attempts))
   define(Counter, 'gatehouse_server_failures_total', 'Attempts to a server that failed: refused, reset or timed out.', ['upstream', 'server'], perServer(s => s.failedAttempts))
   define(Gauge, 'gatehouse_server_inflight', 'Requests in flight to a server (open WebSocket tunnels included).', ['upstream', 'server'], perServer(s => s.inflight))
-  // State is never a label of a series that comes and goes (issue 13): ready is 0/1, and
+  // State is never a label of a series that comes and goes (a scraper would see series vanish
+  // and reappear, and lose their history at each change): ready is 0/1, and
   // server_state has one series per possible state, each 0 or 1, all present at every scrape.
   define(Gauge, 'gatehouse_server_ready', '1 when the server takes requests; 0 when unhealthy, ejected, on trial, draining or in maint.', ['upstream', 'server'],
     perServer(s => s.state === 'ready' ? 1 : 0), 'max')
   define(Gauge, 'gatehouse_server_state', `1 for the state the server is in, 0 for the others (${SERVER_STATES.join(', ')}).`, ['upstream', 'server', 'state'], function * (state) {
     for (const u of state) for (const s of u.servers) for (const st of SERVER_STATES) yield [{ upstream: u.name, server: s.id, state: st }, s.state === st ? 1 : 0]
   }, 'max')
-  // Issue 13: health transitions and runtime changes, read from their counters at scrape time.
+  // Health transitions and runtime changes, read from their counters at scrape time: the hot
+  // path only increments a number, and prom-client sees it when Prometheus asks.
   new Counter({
     name: 'gatehouse_health_transitions_total',
     help: 'Health-check verdict changes of the servers of a group, by the state entered (healthy or unhealthy).',

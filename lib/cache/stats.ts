@@ -1,4 +1,4 @@
-/** What the cache did with a request, as `x-cache` says it (issue 11). */
+/** What the cache did with a request, as `x-cache` says it (nginx's $upstream_cache_status names). */
 export type CacheResult = 'HIT' | 'MISS' | 'STALE' | 'BYPASS' | 'REVALIDATED'
 
 export const CACHE_RESULTS: readonly CacheResult[] = ['HIT', 'MISS', 'STALE', 'BYPASS', 'REVALIDATED']

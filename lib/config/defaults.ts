@@ -49,14 +49,14 @@ export const DEFAULT_RATE_LIMIT = {
 export const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024
 export const DEFAULT_DRAIN_TIMEOUT = 30_000
 export const DEFAULT_ADMIN_HOST = '127.0.0.1'
-/** Host names the admin API answers besides loopback addresses (DNS rebinding, issue 13). */
+/** Host names the admin API answers besides loopback addresses: a page on another site that rebinds its own name to 127.0.0.1 must not reach the API (DNS rebinding). */
 export const DEFAULT_ADMIN_HOSTS: string[] = []
 /** How long a dashboard login lasts: a working day, then the token again. */
 export const DEFAULT_ADMIN_SESSION_TTL = 12 * 60 * 60 * 1000
 export const DEFAULT_WATCH = false
 /** One process, as before workers existed: the command behaves as a plain Fastify server. */
 export const DEFAULT_WORKERS = 1
-// Server-level limits (issue #7), each as nginx or HAProxy sets it unless said otherwise.
+// Server-level limits, what a hostile or stalled client may hold, each as nginx or HAProxy sets it unless said otherwise.
 export const MAX_TIMER_MS = 2 ** 31 - 1
 export const DEFAULT_LIMITS = {
   /** nginx send_timeout: a client that accepts no bytes for this long is cut. */
@@ -78,11 +78,11 @@ export const DEFAULT_LIMITS = {
   requestBuffer: 64 * 1024
 }
 
-// Request filters and redirects (issue 12).
+// Request filters and redirects.
 export const DEFAULT_BASIC_AUTH_REALM = 'gatehouse'
 /** 302 when a redirect names no status: temporary, so a mistake is not cached by browsers for good. */
 export const DEFAULT_REDIRECT_STATUS = 302
-// The response cache (issue 11). Stale answers are off unless asked for, by the config or by
+// The response cache. Stale answers are off unless asked for, by the config or by
 // the response itself (stale-if-error, stale-while-revalidate: RFC 5861).
 export const DEFAULT_CACHE = {
   maxSize: 256 * 1024 ** 2,
@@ -92,7 +92,7 @@ export const DEFAULT_CACHE = {
   /** How long a request waits for another one fetching the same key (nginx: proxy_cache_lock_timeout). */
   lockTimeout: 5_000
 }
-// Compression (issue 11): off unless `compress` is set. nginx's gzip_min_length is 20 bytes;
+// Compression: off unless `compress` is set. nginx's gzip_min_length is 20 bytes;
 // 1 KiB is @fastify/compress's threshold, below which the coding's own overhead eats the gain.
 export const DEFAULT_COMPRESS = {
   threshold: 1024,
@@ -107,6 +107,6 @@ export const DEFAULT_COMPRESS = {
 export const BROTLI_QUALITY = 4
 export const BROTLI_WINDOW_BITS = 19
 export const GZIP_LEVEL = 6
-// TLS (issue 10). TLS 1.0 and 1.1 are deprecated by RFC 8996; Node's own floor is 1.2 too.
+// TLS. TLS 1.0 and 1.1 are deprecated by RFC 8996; Node's own floor is 1.2 too.
 export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2' as const
 export const DEFAULT_REJECT_UNAUTHORIZED = true

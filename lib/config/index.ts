@@ -38,7 +38,8 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const config = input as GatehouseConfig
   const problems: string[] = []
   const upstreams = new Map<string, UpstreamOptions>()
-  // Certificate paths are relative to the config file (issue 10); to the working directory without one.
+  // Certificate paths are relative to the config file, so the same file works whatever directory
+  // the gateway starts in; to the working directory without one.
   const baseDir = opts.baseDir ?? process.cwd()
   for (const [name, up] of Object.entries(config.upstreams)) {
     upstreams.set(name, {

@@ -28,7 +28,7 @@ export const Size = Type.Union([
   Type.String({ pattern: SIZE_PATTERN })
 ], { description: 'a size: bytes as a number, or a string with no spaces such as "512KB", "8MB" or "1GB"' })
 
-// The response cache (issue 11): a rule per upstream or route, and the store's bound at the top.
+// The response cache: a rule per upstream or route, and the store's bound at the top.
 const cacheRule = {
   maxEntrySize: Type.Optional(Size),
   staleIfError: Type.Optional(Duration),
@@ -38,7 +38,7 @@ const cacheRule = {
 export const CacheRuleSchema = Type.Union([Type.Literal(false), Closed(cacheRule)])
 export const CacheSchema = Type.Union([Type.Literal(false), Closed({ maxSize: Type.Optional(Size), ...cacheRule })])
 
-// Compression (issue 11): the same keys at the top level, per upstream and per route. Encodings
+// Compression: the same keys at the top level, per upstream and per route. Encodings
 // and media types are checked in lib/config/normalize/compress.ts, which names the item that is wrong.
 export const CompressSchema = Type.Union([Type.Literal(false), Closed({
   threshold: Type.Optional(Size),
@@ -82,7 +82,7 @@ export const StickySchema = Closed({
   sameSite: Type.Optional(StringEnum(['lax', 'strict', 'none']))
 })
 
-// TLS to the servers of one upstream (issue 10); paths are relative to the config file.
+// TLS to the servers of one upstream; paths are relative to the config file.
 export const UpstreamTlsSchema = Closed({
   ca: Type.Optional(Type.String({ minLength: 1, description: 'a PEM file of CA certificates to trust besides the system ones' })),
   servername: Type.Optional(Type.String({ minLength: 1, description: 'the SNI name and the name to verify, when not the URL host' })),
@@ -130,7 +130,7 @@ export const RateLimitSchema = Closed({
   failClosed: Type.Optional(Type.Boolean())
 })
 
-// Limits of the server Gatehouse is registered on (issue #7): what a hostile client may hold.
+// Limits of the server Gatehouse is registered on: what a hostile client may hold.
 export const LimitsSchema = Closed({
   sendTimeout: Type.Optional(Duration),
   receiveTimeout: Type.Optional(Duration),
@@ -140,7 +140,7 @@ export const LimitsSchema = Closed({
   requestBuffer: Type.Optional(Size)
 })
 
-// Request filters and header rules (issue 12): per route, and at the top level as defaults.
+// Request filters and header rules: per route, and at the top level as defaults.
 // Header names, addresses, hashes and templates are checked in lib/config/normalize/filters.ts, which
 // names the field and says what is wrong with it (a pattern error would not).
 
@@ -168,7 +168,7 @@ export const RedirectSchema = Closed({
   status: Type.Optional(Type.Unsafe<301 | 302 | 307 | 308>({ type: 'integer', enum: [301, 302, 307, 308] }))
 })
 
-// The listener's TLS and protocols (issue 10); paths are relative to the config file.
+// The listener's TLS and protocols; paths are relative to the config file.
 const CertPair = Closed({
   cert: Type.String({ minLength: 1, description: 'a PEM certificate (chain) file' }),
   key: Type.String({ minLength: 1, description: 'the PEM private key file of `cert`' })
@@ -204,7 +204,7 @@ export const RouteSchema = Closed({
   compress: Type.Optional(CompressSchema)
 })
 
-// The admin listener and how it is guarded (issue 13).
+// The admin listener and how it is guarded (token, allowed hosts, sessions).
 export const AdminSchema = Closed({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   host: Type.Optional(Type.String({ minLength: 1 })),

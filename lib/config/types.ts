@@ -97,7 +97,7 @@ export interface GatewayRoute {
 }
 
 /**
- * Request filters (issue 12) as plain data, so that a reload can compare route tables; the
+ * Request filters as plain data, so that a reload can compare route tables; the
  * plugins in plugins/policies/filters/ compile them. A key is present only when the filter is on.
  */
 export interface RouteFilters {

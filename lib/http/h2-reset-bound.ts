@@ -29,7 +29,9 @@ type Session = Http2Session & { [kBucket]?: Bucket }
  * while never counting against SETTINGS_MAX_CONCURRENT_STREAMS). A token bucket per
  * connection, as nghttp2's own stream reset limit: past it the connection gets GOAWAY
  * ENHANCE_YOUR_CALM and is closed. nghttp2 has the same bound (Node's streamResetBurst and
- * streamResetRate), but not every Node version sets or honours it, so it is kept here too.
+ * streamResetRate), but not every Node version sets or honours it, and where it does (Node 24)
+ * its answer is GOAWAY INTERNAL_ERROR, which tells the client the server failed; so this bound
+ * answers first, and nghttp2's is set past it as a backstop (lib/http/server-options.ts).
  * One listener per session and one per stream, both shared functions: no closure per stream.
  */
 export function boundStreamResets (server: EventEmitter, bound: ResetBound): void {

@@ -24,18 +24,30 @@ export const H2_MAX_INVALID_FRAMES = 100
 /**
  * Stream resets a client may send (the "rapid reset" attack: open, reset, repeat, never
  * reaching the concurrency bound): a burst of this many, then H2_RESET_RATE a second, past
- * which nghttp2 ends the connection with GOAWAY. nghttp2's defaults are 1000 and 33.
+ * which Gatehouse's own bound (lib/http/h2-reset-bound.ts) ends the connection with GOAWAY
+ * ENHANCE_YOUR_CALM. nghttp2's defaults are 1000 and 33.
  */
 export const H2_RESET_BURST = 200
 export const H2_RESET_RATE = 33
+/**
+ * nghttp2's own bound, a backstop set past Gatehouse's. nghttp2 answers with GOAWAY
+ * INTERNAL_ERROR (as if the server had failed), and Node 24 passes streamResetBurst on to it:
+ * at the same 200 it would trip on the very reset Gatehouse's bound does, in C, before
+ * Gatehouse's GOAWAY, and the client would be told the server broke instead of ENHANCE_YOUR_CALM
+ * (RFC 9113 §7: the peer is generating excessive load; HAProxy's answer to the same flood).
+ * Still there for a flood that outruns the event loop (a single read of thousands of
+ * open-and-reset pairs is counted by nghttp2 as it parses them).
+ */
+export const H2_NGHTTP2_RESET_BURST = 2 * H2_RESET_BURST
+export const H2_NGHTTP2_RESET_RATE = 2 * H2_RESET_RATE
 
 // Node's names (http2.createSecureServer); streamResetBurst/Rate are read by Node ≥ 20.18 and 22.9.
 const H2_BOUNDS = Object.freeze({
   settings: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS },
   maxSessionRejectedStreams: H2_MAX_REJECTED_STREAMS,
   maxSessionInvalidFrames: H2_MAX_INVALID_FRAMES,
-  streamResetBurst: H2_RESET_BURST,
-  streamResetRate: H2_RESET_RATE
+  streamResetBurst: H2_NGHTTP2_RESET_BURST,
+  streamResetRate: H2_NGHTTP2_RESET_RATE
 })
 
 export function serverOptionsOf (listen: ListenOptions): GatehouseServerOptions {

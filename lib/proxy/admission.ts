@@ -1,7 +1,8 @@
 /**
  * Admission to one origin's connection pool: at most `limit` requests in flight (undici's pool
  * has that many connections, one request each), the rest wait here in arrival order, each for
- * at most `timeout` ms, as in HAProxy's `timeout queue` (issue #7).
+ * at most `timeout` ms, as in HAProxy's `timeout queue`: a
+ * full pool must not hold requests for as long as its slowest connection.
  *
  * The queue is ours because undici's cannot be left: a queued undici request that is aborted
  * only learns of it once it reaches a socket, so a request stuck behind connections held by

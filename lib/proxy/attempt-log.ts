@@ -14,7 +14,7 @@ export function logFailure (log: Logger, reqId: string, attempt: Attempt, failur
   const upstream = attempt.upstream.name
   const server = attempt.backend?.id
   const tls = tlsFailure(code)
-  // A certificate problem is a configuration problem someone must fix: always worth a warning (issue 10).
+  // A certificate problem is a configuration problem someone must fix: always worth a warning, even when a retry then succeeds.
   if (tls !== undefined) log.warn({ reqId, upstream, server, reason: tls, code }, 'TLS with the server failed')
   if (failure.ejected) {
     log.warn({ reqId, upstream, server, reason: code, failTimeout: attempt.upstream.options.passive.failTimeout }, 'server ejected after failed attempts')

@@ -69,7 +69,7 @@ export class Attempt implements ClientSignal {
     return backend
   }
 
-  /** The answer when next() found no server: the last failure, or 503 when nothing was tried (issue #3: no waiting). */
+  /** The answer when next() found no server: the last failure, or 503 when nothing was tried: at once, nothing waits for a server to come back. */
   noServer (): Error {
     return this.lastError ?? new NoServerAvailableError(this.upstream.name)
   }

@@ -23,7 +23,7 @@ export function compileRateLimitKey (spec: string): (request: FastifyRequest) =>
     const raw = request.headers[name]
     let value = Array.isArray(raw) ? raw[0] : raw
     // Node joins a header sent twice into "A, A": a fresh key per repetition, a way around
-    // the limit. The first line counts, as for a header sent once (issue 7).
+    // the limit. The first line counts, as for a header sent once.
     if (value !== undefined && value.includes(',')) value = firstLine(request.raw.rawHeaders, name) ?? value
     if (value === undefined || value.trim() === '') return byAddress(request)
     return `${space}:${value.length > MAX_KEY_VALUE ? digest(value) : value}`

@@ -65,7 +65,8 @@ export class RedisAvailability {
 interface StoreParams {
   continueExceeding?: boolean
   exponentialBackoff?: boolean
-  routeInfo?: { config?: { gatehouse?: { index: number } } }
+  /** The config route's index, for a route with a limit of its own (plugins/policies/rate-limit.ts passes it). */
+  gatehouseRoute?: number
 }
 
 /**
@@ -81,7 +82,7 @@ export function redisLimitStore (redis: Redis, availability: RedisAvailability, 
     private readonly inner: FastifyRateLimitStore
 
     constructor (params: StoreParams) {
-      const index = params.routeInfo?.config?.gatehouse?.index
+      const index = params.gatehouseRoute
       const space = index === undefined ? 'global:' : `route:${index}:`
       this.inner = new RedisStore(params.continueExceeding ?? false, params.exponentialBackoff ?? false, redis, REDIS_NAMESPACE + space)
     }
@@ -99,7 +100,7 @@ export function redisLimitStore (redis: Redis, availability: RedisAvailability, 
     }
 
     // Typed as a route by @fastify/rate-limit, but what it passes is the route's merged
-    // limit settings, the route itself under `routeInfo`.
+    // limit settings: the plugin's, then those of fastify.rateLimit(options).
     child (params: Parameters<FastifyRateLimitStore['child']>[0]): FastifyRateLimitStore {
       return new GuardedRedisStore(params as unknown as StoreParams)
     }

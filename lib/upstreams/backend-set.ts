@@ -89,7 +89,7 @@ export class BackendSet {
   }
 
   /**
-   * The operator's state for a server (admin API, issue 13). Returns the state before. A
+   * The operator's state for a server (set through the admin API). Returns the state before. A
    * server leaving maint in a group with health checks comes back unhealthy, so that it takes
    * traffic only once its checks pass again, as a new server does (HAProxy does the same).
    */

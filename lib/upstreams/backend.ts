@@ -1,7 +1,7 @@
 import type { ServerOptions } from '../config'
 
 /**
- * What an operator set through the admin API (issue 13), as HAProxy's `set server … state`:
+ * What an operator set through the admin API, as HAProxy's `set server … state`:
  * ready takes requests; drain takes no new ones while in-flight requests and tunnels finish;
  * maint is drain with the health checks stopped too.
  */

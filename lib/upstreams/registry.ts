@@ -71,7 +71,7 @@ export class UpstreamRegistry extends EventEmitter {
   }
 
   /**
-   * Replaces one group's servers at run time (the admin API, issue 13), through the same
+   * Replaces one group's servers at run time (the admin API), through the same
    * update a reload makes, so unchanged servers keep their state. A server added this way to
    * a group with health checks starts unhealthy: it takes traffic once its checks pass.
    */

@@ -45,7 +45,7 @@ const validatePatch = ajv.compile(PatchSchema)
 const REMOVAL_POLL_MS = 50
 
 /**
- * Servers changed at run time (issue 13): added, reweighted, drained, put in maint, removed.
+ * Servers changed at run time through the admin API, without a reload: added, reweighted, drained, put in maint, removed.
  * Every change goes through the registry as a reload does (so pools and health checks
  * follow), and is kept until the next reload, which makes the file the truth again.
  */

@@ -32,11 +32,11 @@ export class Upstream {
   readonly responses = [0, 0, 0, 0, 0, 0]
   /** Attempts sent again to another server. */
   retries = 0
-  /** Attempts that waited `timeouts.queue` for a free connection and got none (issue #7). */
+  /** Attempts that waited `timeouts.queue` for a free connection and got none, each answered 503 (HAProxy's `timeout queue`). */
   queueTimeouts = 0
-  /** Requests a filter refused on a route to this group, by reason (issue 12; a bounded set). */
+  /** Requests a filter refused on a route to this group, by reason (a bounded set, so it can be a metric label). */
   readonly refused = new Map<RefusalReason, number>()
-  /** Time to answer each request to the group, as the access log has it (issue 13). */
+  /** Time to answer each request to the group, as the access log has it: the metrics' histogram and the dashboard read it. */
   readonly latency = new LatencyHistogram()
   /** Health-check verdict changes, by the state entered. */
   readonly healthTransitions = { healthy: 0, unhealthy: 0 }

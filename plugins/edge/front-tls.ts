@@ -14,7 +14,7 @@ export interface FrontTlsOptions {
 }
 
 /**
- * The listener's certificates (issue 10): SNI contexts on the server, rotation on reload, and
+ * The listener's certificates: SNI contexts on the server, rotation on reload, and
  * handshake failures logged at debug (a scanner's or an old client's, not ours to warn about;
  * no request was made, so nothing reaches a backend).
  *

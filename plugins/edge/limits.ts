@@ -6,8 +6,9 @@ import { bodyPending, closeConnection } from '../../lib/http/close-connection'
 import type { LimitsOptions } from '../../lib/config'
 import { watchSend } from '../../lib/http/stall-timer'
 import { boundStreamResets } from '../../lib/http/h2-reset-bound'
+import { keepStreamErrorsOnStreams } from '../../lib/http/h2-stream-errors'
 import { H2_RESET_BURST, H2_RESET_RATE } from '../../lib/http/server-options'
-import { isStream } from '../proxy/request-body'
+import { isStream } from '../../lib/http/body-kind'
 
 /** How often Node looks for connections past headersTimeout: at most this long after the limit. */
 const MAX_CHECK_INTERVAL = 1_000
@@ -15,9 +16,10 @@ const MIN_CHECK_INTERVAL = 10
 const { NGHTTP2_CANCEL } = http2
 
 /**
- * What one client may hold of the gateway (issue #7). The server-wide limits are set on the
- * server Gatehouse is registered on (the host app's server in plugin mode), at registration,
- * before it listens; the per-request ones apply to Gatehouse's routes.
+ * What one client may hold of the gateway, so that a few slow or greedy clients cannot hold
+ * all of it. The server-wide limits are set on the server Gatehouse is registered on (the
+ * host app's server in plugin mode), at registration, before it listens; the per-request ones
+ * apply to Gatehouse's routes.
  *
  * - maxConnections: past it Node closes each new connection at once (HAProxy's maxconn).
  * - headersTimeout: a connection that has not sent a whole request head within it gets 408
@@ -39,6 +41,7 @@ async function limits (fastify: FastifyInstance, opts: LimitsOptions) {
   server.keepAliveTimeout = opts.keepAliveTimeout
   // HTTP/2 only ('session' is never emitted by an HTTP/1.1 server).
   boundStreamResets(server, { burst: H2_RESET_BURST, rate: H2_RESET_RATE })
+  keepStreamErrorsOnStreams(server)
 
   const sendTimeout = opts.sendTimeout
   fastify.addHook('onSend', (request, reply, payload, done) => {

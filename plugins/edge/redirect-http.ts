@@ -10,7 +10,7 @@ export interface RedirectHttpOptions {
 }
 
 /**
- * `listen.redirectHttp` (issue 10): a plain-HTTP listener, beside the TLS one and on the same
+ * `listen.redirectHttp`: a plain-HTTP listener, beside the TLS one and on the same
  * address, that sends every request to the same host and path over https. 301 for GET and
  * HEAD; 308 for the rest, which, unlike 301, obliges the client to repeat the method and
  * body (RFC 9110 §15.4.2, §15.4.9). It proxies nothing. Started once the main server listens

@@ -10,10 +10,11 @@ export interface FleetSyncOptions {
 }
 
 /**
- * `admin.sync` (issue 13): runtime changes made on one instance are applied by every
- * instance sharing the Redis. A change is appended to a list (what a later starter replays)
- * and published (what running instances apply at once). While Redis is away every instance
- * keeps its state; the outage is logged once, and its return once.
+ * `admin.sync`: runtime changes made on one instance are applied by every instance sharing
+ * the Redis, so that instances behind one balancer agree on which servers take traffic. A
+ * change is appended to a list (what a later starter replays) and published (what running
+ * instances apply at once). While Redis is away every instance keeps its state; the outage is
+ * logged once, and its return once.
  */
 export default async function fleetSync (fastify: FastifyInstance, opts: FleetSyncOptions) {
   const instance = randomUUID()

@@ -11,7 +11,7 @@ export interface WatchOptions {
 const DEBOUNCE_MS = 200
 
 /**
- * `"watch": true` (issue 13): reloads when the config file changes, as Traefik's file provider
+ * `"watch": true`: reloads when the config file changes, as Traefik's file provider
  * does, through the same path as SIGHUP (a broken save is refused and logged, the previous
  * config keeps serving). The folder is watched, not the file: an editor that saves by renaming
  * a new file over the old one would leave a watch on the file looking at the old inode.

@@ -7,7 +7,7 @@ import type { RuntimeChange } from '../../lib/upstreams/runtime-servers'
 import type { Registry } from 'prom-client'
 import type { Upstream } from '../../lib/upstreams/upstream'
 import type { Backend } from '../../lib/upstreams/backend'
-import { refusalsOf } from '../edge/strict-http'
+import { refusalsOf } from '../../lib/http/screen-request'
 
 /** How a change from another worker is marked: `by` is `fleet:worker<slot>`. */
 const BUS_INSTANCE = 'worker'

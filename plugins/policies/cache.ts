@@ -13,12 +13,12 @@ import { notModified, notModifiedHeaders } from '../../lib/cache/conditional'
 import { evaluate, flatten, policyRequest, servedHeaders, staleAllowed, worthStoring, type Headers, type PolicyRequest } from '../../lib/cache/policy'
 import { withoutHopByHop } from '../../lib/http/forward-headers'
 import { isUpgrade } from '../../lib/http/upgrade-request'
-import { toArray } from '../../lib/to-array'
 import type { ProxyTap } from '../proxy/forward'
+import type { HookFactory } from './pipeline'
 
-declare module '../proxy/upstreams' {
+declare module '../../lib/upstreams/gatehouse' {
   interface Gatehouse {
-    /** The response cache, when any route caches (issue 11): purge, stats, and its clock for tests. */
+    /** The response cache, when any route caches: purge, stats, and its clock for tests. */
     cache?: ResponseCache
   }
 }
@@ -27,8 +27,8 @@ declare module '../proxy/upstreams' {
 const REFRESH_HEADER = 'x-gatehouse-cache-refresh'
 
 /**
- * The response cache (issue 11), in front of server selection: a preHandler on each cached
- * route, after the policies (the rate limit's onRequest has passed, the sticky hint is read),
+ * The response cache, in front of server selection: a preHandler on each cached route, after
+ * the policies (plugins/policies/pipeline.ts: the rate limit's onRequest has passed, the sticky hint is read),
  * answers from the store when it can, so a hit needs no server at all. Otherwise the request
  * goes on to the handler and reply.forward with a ProxyTap (plugins/proxy/forward.ts) that stores
  * the answer, answers 304s from the store, and falls back to a stale entry when no server can
@@ -42,12 +42,11 @@ async function cache (fastify: FastifyInstance) {
   /** One-use tokens of background refreshes in flight, each to the key it refreshes. */
   const refreshes = new Map<string, string>()
 
-  fastify.addHook('onRoute', routeOptions => {
-    const route = routeOptions.config?.gatehouse
-    const settings = route === undefined ? undefined : routeCache(config, route)
-    if (route?.upstream === undefined || settings === undefined) return
-    routeOptions.preHandler = [...toArray(routeOptions.preHandler), lookup(route.upstream, settings)]
-  })
+  const cacheLookupStep: HookFactory<'preHandler'> = route => {
+    const settings = routeCache(config, route)
+    return route.upstream === undefined || settings === undefined ? undefined : lookup(route.upstream, settings)
+  }
+  fastify.gatehousePipeline.provide({ 'cache-lookup': cacheLookupStep })
 
   const lookup = (name: string, settings: CacheSettings): preHandlerAsyncHookHandler => async function cacheLookup (request, reply) {
     const upstream = fastify.gatehouse.registry.get(name)
@@ -198,4 +197,4 @@ function dropBackendFields (reply: FastifyReply, headers: Headers): void {
 
 function noop (): void {}
 
-export default fp(cache, { fastify: '5.x', name: 'gatehouse-cache', dependencies: ['gatehouse-upstreams', 'gatehouse-forward'] })
+export default fp(cache, { fastify: '5.x', name: 'gatehouse-cache', dependencies: ['gatehouse-pipeline', 'gatehouse-upstreams', 'gatehouse-forward'] })

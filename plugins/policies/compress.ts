@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
+import Fastify from 'fastify'
 import fastifyCompress from '@fastify/compress'
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, onSendHookHandler, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler, RouteOptions } from 'fastify'
 import { constants } from 'node:zlib'
 import type { CompressSettings } from '../../lib/config'
 import { BROTLI_QUALITY, BROTLI_WINDOW_BITS, GZIP_LEVEL } from '../../lib/config'
@@ -8,24 +9,29 @@ import { routeCompress } from '../../lib/config/normalize/compress'
 import { encodable, HEAD_BYTES, looksEncoded, varyWithAcceptEncoding, weakEtag } from '../../lib/compress/decision'
 import { readHead } from '../../lib/http/stream-head'
 import { toArray } from '../../lib/to-array'
-import { isStream } from '../proxy/request-body'
+import { isStream } from '../../lib/http/body-kind'
+import type { HookFactory } from './pipeline'
 
 type Done = (err: Error | null, payload?: unknown) => void
+/** A route's `compress` options, as @fastify/compress reads them. */
+type RouteCompressOptions = Exclude<RouteOptions['compress'], false | undefined>
 type OnSend = (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, payload: unknown, done: Done) => void
 
 /**
- * Response compression (issue 11, its second half), with @fastify/compress doing the encoding:
- * its Accept-Encoding negotiation (q-values, `*`, `identity`), its zlib streams and its one-go
- * path for small buffers. Registered only when some route compresses; routes that do not get
- * `compress: false`, so @fastify/compress hangs none of its hooks on them (with `global: false`
- * it would still add an onRequest hook to every route otherwise).
+ * Response compression, with @fastify/compress doing the encoding: its Accept-Encoding
+ * negotiation (q-values, `*`, `identity`), its zlib streams and its one-go path for small
+ * buffers. Registered only when some route compresses, and even then no route that does not
+ * compress gets any hook of it: @fastify/compress builds each compressing route's onSend hook
+ * on a private instance (encoders below), and the pipeline hangs it, wrapped in ours, in the
+ * place it declares (plugins/policies/pipeline.ts). Registered in the gateway's context, with
+ * `global: false` it would still add an onRequest hook to every route.
  *
- * On a compressing route the onSend hook @fastify/compress adds is wrapped in ours, which decides
- * first (lib/compress/decision.ts), for streams and buffers alike: @fastify/compress applies its
- * threshold only to buffers, and every proxied answer is a stream, so ours reads the backend's
- * content-length instead (unknown: encoded). Ours also merges Vary case-insensitively (it would
- * add `accept-encoding` beside a backend's `Accept-Encoding`), weakens the ETag of what it
- * encoded, and keeps away the bodies it would mislabel (lib/compress/decision.ts, looksEncoded).
+ * The wrapper decides first (lib/compress/decision.ts), for streams and buffers alike:
+ * @fastify/compress applies its threshold only to buffers, and every proxied answer is a
+ * stream, so ours reads the backend's content-length instead (unknown: encoded). Ours also
+ * merges Vary case-insensitively (it would add `accept-encoding` beside a backend's
+ * `Accept-Encoding`), weakens the ETag of what it encoded, and keeps away the bodies it would
+ * mislabel (lib/compress/decision.ts, looksEncoded).
  *
  * The hook is a route hook, so it runs after the gateway's own onSend hooks: plugins/edge/limits.ts
  * has by then watched the backend's stream for send stalls, and the encoder is piped from it,
@@ -36,40 +42,44 @@ type OnSend = (this: FastifyInstance, request: FastifyRequest, reply: FastifyRep
 async function compress (fastify: FastifyInstance) {
   const config = fastify.gatehouse.config
   if (!config.routes.some(r => routeCompress(config, r) !== undefined)) return
-  /** A compressing route's hooks before @fastify/compress's onRoute hook added its own. */
-  const before = new WeakMap<RouteOptions, { onRequest: unknown[], onSend: unknown[], settings: CompressSettings }>()
-
-  fastify.addHook('onRoute', routeOptions => {
-    const route = routeOptions.config?.gatehouse
-    const settings = route === undefined ? undefined : routeCompress(config, route)
-    if (settings === undefined) {
-      routeOptions.compress = false
-      return
-    }
-    // Copies: @fastify/compress pushes onto a list the route already has.
-    before.set(routeOptions, { onRequest: [...toArray(routeOptions.onRequest)], onSend: [...toArray(routeOptions.onSend)], settings })
-    routeOptions.compress = {
+  const encoder = await encoders()
+  const step: HookFactory<'onSend'> = route => {
+    const settings = routeCompress(config, route)
+    if (settings === undefined) return undefined
+    const encode = encoder({
       encodings: settings.encodings,
       // Both decided by ours, once, before @fastify/compress's hook is called at all.
       threshold: 0,
       customTypes: () => true,
       brotliOptions: { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_LGWIN]: BROTLI_WINDOW_BITS } },
       zlibOptions: { level: GZIP_LEVEL }
-    }
-  })
-
-  await fastify.register(fastifyCompress, { global: false })
-
-  fastify.addHook('onRoute', routeOptions => {
-    const prior = before.get(routeOptions)
-    if (prior === undefined) return
-    const added = toArray(routeOptions.onSend).filter(h => !prior.onSend.includes(h))
-    if (added.length !== 1) throw new Error(`@fastify/compress added ${added.length} onSend hooks to ${routeOptions.url}, not one: its version does not fit plugins/policies/compress.ts`)
-    routeOptions.onSend = [...prior.onSend, gatehouseCompress(added[0] as OnSend, prior.settings)] as onSendHookHandler[]
-    // Its onRequest hook only sets reply.compress(), which nothing here calls.
-    routeOptions.onRequest = prior.onRequest as onRequestHookHandler[]
-  })
+    })
+    return gatehouseCompress(encode, settings) as onSendHookHandler
+  }
+  fastify.gatehousePipeline.provide({ compress: step })
 }
+
+/**
+ * @fastify/compress makes a route's onSend hook from the route's `compress` options in an
+ * onRoute hook of its own, and offers no other way to get it. So it is registered on a
+ * private Fastify instance that never starts nor listens, and each call declares a route
+ * there with those options and takes the one onSend hook it was given; the gateway's routes
+ * never meet @fastify/compress's onRoute hook.
+ */
+async function encoders (): Promise<(options: RouteCompressOptions) => OnSend> {
+  const scratch = Fastify()
+  await scratch.register(fastifyCompress, { global: false })
+  let built: unknown[] = []
+  scratch.addHook('onRoute', routeOptions => { built = toArray(routeOptions.onSend) })
+  let routes = 0
+  return options => {
+    scratch.route({ method: 'GET', url: `/${routes++}`, exposeHeadRoute: false, compress: options, handler: noop })
+    if (built.length !== 1) throw new Error(`@fastify/compress added ${built.length} onSend hooks to a route, not one: its version does not fit plugins/policies/compress.ts`)
+    return built[0] as OnSend
+  }
+}
+
+function noop (): void {}
 
 /** Our decision around @fastify/compress's onSend hook (`encode`). */
 function gatehouseCompress (encode: OnSend, settings: CompressSettings): OnSend {
@@ -114,4 +124,4 @@ function declaredLength (reply: FastifyReply): number | undefined {
   return value === undefined || !Number.isFinite(length) ? undefined : length
 }
 
-export default fp(compress, { fastify: '5.x', name: 'gatehouse-compress', dependencies: ['gatehouse-upstreams', 'gatehouse-limits'] })
+export default fp(compress, { fastify: '5.x', name: 'gatehouse-compress', dependencies: ['gatehouse-pipeline', 'gatehouse-upstreams', 'gatehouse-limits'] })

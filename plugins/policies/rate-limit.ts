@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type Redis from 'ioredis'
 import { DEFAULT_RATE_LIMIT, type NormalizedConfig, type RouteLimit } from '../../lib/config'
 import { RateLimitedError } from '../../lib/errors'
+import type { HookFactory } from './pipeline'
 
 export interface RateLimitPluginConfig {
   config: NormalizedConfig
@@ -12,41 +13,24 @@ export interface RateLimitPluginConfig {
 /**
  * Per-appid (or per-address) rate limiting on the proxy routes, counted by
  * @fastify/rate-limit in the process or, with `rateLimit.redis`, in Redis so that every
- * instance enforces one combined limit. Must be registered before the routes.
+ * instance enforces one combined limit. Must be registered before the routes; where the limit
+ * runs among a route's hooks is declared in plugins/policies/pipeline.ts.
  */
 async function rateLimit (fastify: FastifyInstance, { config }: RateLimitPluginConfig) {
   const global = config.rateLimit
   if (global === undefined && !config.routes.some(r => r.rateLimit !== undefined && r.rateLimit !== false)) return
-  // Loaded only for a config that limits: a gateway without a limit never loads them (issue 9).
+  // Loaded only for a config that limits: a gateway without a limit never loads them, nor pays their memory.
   const { default: fastifyRateLimit } = await import('@fastify/rate-limit')
   const { compileRateLimitKey } = await import('../../lib/rate-limit/key')
   const toPluginLimit = (limit: RouteLimit): RateLimitOptions => ({ max: limit.max, timeWindow: limit.timeWindow, keyGenerator: compileRateLimitKey(limit.key) })
 
-  // @fastify/rate-limit decides per route in its own onRoute hook, from
-  // routeOptions.config.rateLimit. Hooks run in the order they were added, so this one,
-  // added before the plugin is registered, translates each proxy route's setting first.
-  fastify.addHook('onRoute', routeOptions => {
-    const own = routeOptions.config?.rateLimit
-    const route = routeOptions.config?.gatehouse
-    let limit: RateLimitOptions | false | undefined
-    if (route === undefined) {
-      // Only configured routes are limited; something else declared in this context (a
-      // health or admin endpoint, say) is left alone unless it asks for a limit itself.
-      limit = own ?? false
-    } else if (route.rateLimit !== undefined) {
-      limit = route.rateLimit === false ? false : toPluginLimit(route.rateLimit)
-    }
-    if (limit !== undefined) routeOptions.config = { ...routeOptions.config, rateLimit: limit }
-  })
-
   const options: RateLimitPluginOptions = {
-    // Routes without a limit of their own share the global one (a single budget per key
-    // across them); routes with their own get a counter of their own.
-    global: global !== undefined,
+    // Its own onRoute hook then hangs a limit only on a route that asks for one in
+    // routeOptions.config.rateLimit, which no gateway route does: the pipeline places ours.
+    global: false,
     max: global?.max ?? DEFAULT_RATE_LIMIT.max,
     timeWindow: global?.timeWindow ?? DEFAULT_RATE_LIMIT.timeWindow,
     keyGenerator: compileRateLimitKey(global?.key ?? DEFAULT_RATE_LIMIT.key),
-    hook: 'onRequest',
     // Thrown from the hook, so the error handler answers it like every other Gatehouse error.
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after)
   }
@@ -71,6 +55,17 @@ async function rateLimit (fastify: FastifyInstance, { config }: RateLimitPluginC
   }
 
   await fastify.register(fastifyRateLimit, options)
+
+  // Routes without a limit of their own share the global one (a single budget per key across
+  // them: the plugin's own store); routes with their own get a counter of their own (a child
+  // store). The plugin merges these options into what it hands the store's child(), which is
+  // how the Redis store learns the route's key space (lib/rate-limit/redis-store.ts).
+  const limit: HookFactory<'onRequest'> = route => {
+    if (route.rateLimit === false) return undefined
+    if (route.rateLimit !== undefined) return fastify.rateLimit({ ...toPluginLimit(route.rateLimit), gatehouseRoute: route.index } as RateLimitOptions)
+    return global === undefined ? undefined : fastify.rateLimit()
+  }
+  fastify.gatehousePipeline.provide({ 'rate-limit': limit })
 }
 
 /** host:port only: a redis:// URL may carry a password, which must not reach the logs. */
@@ -93,4 +88,4 @@ function firstContact (redis: Redis, timeout: number): Promise<void> {
   })
 }
 
-export default fp(rateLimit, { fastify: '5.x', name: 'gatehouse-rate-limit', dependencies: ['gatehouse-error-handler'] })
+export default fp(rateLimit, { fastify: '5.x', name: 'gatehouse-rate-limit', dependencies: ['gatehouse-pipeline', 'gatehouse-error-handler'] })

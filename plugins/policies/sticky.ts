@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
 import cookie from '@fastify/cookie'
-import type { FastifyInstance, FastifyReply, preHandlerHookHandler } from 'fastify'
-import { toArray } from '../../lib/to-array'
+import type { FastifyInstance, FastifyReply, onErrorHookHandler, onSendHookHandler, preHandlerHookHandler } from 'fastify'
 import type { StickyOptions } from '../../lib/config'
 import { TokenCache, encodeClaim, readClaim, reloadableSigner, sharedCookieNames, takeCookie } from '../../lib/upstreams/sticky-cookie'
+import type { HookFactory } from './pipeline'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,7 +25,7 @@ interface StickyState {
 }
 
 /**
- * Sticky sessions (issue #4): on a sticky upstream the first response sets a signed cookie
+ * Sticky sessions: on a sticky upstream the first response sets a signed cookie
  * naming the chosen server by an opaque id, and later requests carrying it prefer that
  * server while it is ready. The id is an HMAC of the upstream name and server id under
  * cookieSecret, so every instance sharing the secret reads every other's cookies, across
@@ -45,15 +45,15 @@ async function sticky (fastify: FastifyInstance) {
 
   fastify.decorateRequest(kSticky, null)
 
-  // A preHandler on each gateway route, its upstream's name in the closure (request.routeOptions
-  // would build a fresh object per request). Whether that upstream is sticky is looked up per
-  // request, so that a reload turning stickiness on or off applies at once.
-  fastify.addHook('onRoute', routeOptions => {
-    const route = routeOptions.config?.gatehouse
-    if (route?.upstream !== undefined) routeOptions.preHandler = [...toArray(routeOptions.preHandler), stickyHint(route.upstream)]
-  })
+  // Three hooks on each gateway route that has an upstream, its name in the closure
+  // (request.routeOptions would build a fresh object per request). Whether that upstream is
+  // sticky is looked up per request, so that a reload turning stickiness on or off applies at once.
+  const hint: HookFactory<'preHandler'> = route => route.upstream === undefined ? undefined : stickyHint(route.upstream)
+  const failed: HookFactory<'onError'> = route => route.upstream === undefined ? undefined : gatehouseStickyFailed
+  const setCookie: HookFactory<'onSend'> = route => route.upstream === undefined ? undefined : gatehouseStickyCookie
+  fastify.gatehousePipeline.provide({ 'sticky-hint': hint, 'sticky-failed': failed, 'sticky-cookie': setCookie })
 
-  const stickyHint = (name: string): preHandlerHookHandler => (request, reply, done) => {
+  const stickyHint = (name: string): preHandlerHookHandler => function gatehouseStickyHint (request, reply, done) {
     const options = fastify.gatehouse.config.upstreams.get(name)?.sticky
     const upstream = fastify.gatehouse.registry.get(name)
     if (options === undefined || upstream === undefined || secret() === undefined) {
@@ -76,15 +76,15 @@ async function sticky (fastify: FastifyInstance) {
     done()
   }
 
-  fastify.addHook('onError', (request, reply, error, done) => {
+  const gatehouseStickyFailed: onErrorHookHandler = (request, reply, error, done) => {
     const state = request[kSticky]
     if (state !== null) state.failed = true
     done()
-  })
+  }
 
   // onSend, after reply-from has copied the backend's headers: Fastify appends a set-cookie
   // value to those already there, so the backend's own cookies go out next to ours.
-  fastify.addHook('onSend', (request, reply, payload, done) => {
+  const gatehouseStickyCookie: onSendHookHandler = (request, reply, payload, done) => {
     const state = request[kSticky]
     const backend = request.backend
     const upstream = request.upstream
@@ -94,7 +94,7 @@ async function sticky (fastify: FastifyInstance) {
     }
     if (backend.id !== state.server || state.renew) setStickyCookie(fastify, reply, state.options, tokens.of(upstream, backend))
     done()
-  })
+  }
 }
 
 function setStickyCookie (fastify: FastifyInstance, reply: FastifyReply, options: StickyOptions, token: string): void {
@@ -117,4 +117,4 @@ function warnOnSharedCookieNames (fastify: FastifyInstance): void {
   }
 }
 
-export default fp(sticky, { fastify: '5.x', name: 'gatehouse-sticky', dependencies: ['gatehouse-upstreams', 'gatehouse-forward'] })
+export default fp(sticky, { fastify: '5.x', name: 'gatehouse-sticky', dependencies: ['gatehouse-pipeline', 'gatehouse-upstreams', 'gatehouse-forward'] })

@@ -14,7 +14,7 @@ import { carryTarget } from '../../lib/proxy/upstream-target'
 import { carryPoolKey } from '../../lib/proxy/pool-key'
 import { carrySignal, CLIENT_GONE_CODE } from '../../lib/proxy/client-signal'
 import { bodyPending, closeConnection } from '../../lib/http/close-connection'
-import { isReplayable, isStream, isUnread } from './request-body'
+import { isReplayable, isStream, isUnread } from '../../lib/http/body-kind'
 
 declare module 'fastify' {
   interface FastifyReply {

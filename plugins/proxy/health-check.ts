@@ -44,7 +44,7 @@ async function healthCheck (fastify: FastifyInstance): Promise<void> {
     for (const upstream of upstreams) {
       if (upstream.options.healthCheck === undefined) continue
       for (const backend of upstream.backends.all()) {
-        // maint stops the checks too (issue 13): the operator is working on that server.
+        // maint stops the checks too: the operator is working on that server, and its failures would be noise.
         if (!backend.draining && backend.adminState !== 'maint') wanted.set(backend, upstream)
       }
     }
@@ -111,7 +111,7 @@ async function healthCheck (fastify: FastifyInstance): Promise<void> {
     const started = Date.now()
     let result: CheckResult
     try {
-      // The upstream's own TLS settings, so that a check passes exactly when traffic could (issue 10).
+      // The upstream's own TLS settings, so that a check passes exactly when traffic could.
       result = await checkers[options.type](probe.backend, options, probe.upstream.options.tls)
     } catch (err) {
       result = { ok: false, reason: failureReason(err) }

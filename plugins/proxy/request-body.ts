@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { PassThrough, type Readable } from 'node:stream'
+import { PassThrough } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { watchReceive } from '../../lib/http/stall-timer'
 import { ClientAbortedError, ReceiveTimeoutError } from '../../lib/errors'
@@ -123,19 +123,5 @@ async function requestBody (fastify: FastifyInstance, opts: RequestBodyOptions) 
 }
 
 function noop (): void {}
-
-/** A body that can be sent again: absent, or held whole in memory. */
-export function isReplayable (body: unknown): boolean {
-  return body === undefined || body === null || Buffer.isBuffer(body) || typeof body === 'string'
-}
-
-export function isStream (body: unknown): body is Readable {
-  return typeof (body as Readable | undefined)?.pipe === 'function'
-}
-
-/** A streamed body no attempt has started to read, so it can still go to another server. */
-export function isUnread (body: unknown): boolean {
-  return isStream(body) && !body.destroyed && !body.readableDidRead
-}
 
 export default fp(requestBody, { fastify: '5.x', name: 'gatehouse-request-body' })

@@ -1,27 +1,14 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { normalizeConfig, type NormalizedConfig } from '../../lib/config'
-import { UpstreamRegistry, type ReloadSummary } from '../../lib/upstreams/registry'
+import { UpstreamRegistry } from '../../lib/upstreams/registry'
 import { routeTableChanged } from '../../lib/http/route-table'
 import { RuntimeServers } from '../../lib/upstreams/runtime-servers'
+import type { Gatehouse } from '../../lib/upstreams/gatehouse'
 
-export interface Gatehouse {
-  /** The config in force (after the last successful reload). */
-  config: NormalizedConfig
-  registry: UpstreamRegistry
-  /**
-   * Validates a new config and applies its upstreams in place. Throws a ConfigError and
-   * changes nothing when the config is invalid. Route changes need a restart: the summary
-   * says so (routesChanged) and a warning is logged.
-   */
-  reload (config: unknown): ReloadSummary & { routesChanged: boolean, runtimeChangesDropped: string[] }
-  /** Servers changed through the admin API since the last reload (issue 13). */
-  runtime: RuntimeServers
-  /** Where the admin API listens, once it does (config `admin`). */
-  adminUrl?: string
-  /** Where the plain-HTTP redirect listener listens, once it does (config `listen.redirectHttp`). */
-  redirectUrl?: string
-}
+// Re-exported for app.ts's typings: importing the type from here brings the declaration below
+// (app.gatehouse on FastifyInstance) into the package's app.d.ts.
+export type { Gatehouse }
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -47,7 +34,8 @@ async function upstreams (fastify: FastifyInstance, opts: UpstreamsOptions) {
     reload (input) {
       const next = normalizeConfig(input, { handleSignals: gatehouse.config.handleSignals, baseDir: gatehouse.config.baseDir })
       const routesChanged = routeTableChanged(gatehouse.config.routes, next.routes)
-      // The file is the truth again (issue 13): runtime states go first, so that apply() restores the rest.
+      // The file is the truth again, over what the admin API changed at runtime: runtime states
+      // go first, so that apply() restores the rest.
       const runtimeChangesDropped = runtime.reset()
       const summary = registry.apply(next)
       // Routes are Fastify route declarations, fixed once the server is ready; the old table stays.

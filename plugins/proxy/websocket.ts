@@ -11,7 +11,7 @@ import { forwardRequestHeaders, withoutHopByHop } from '../../lib/http/forward-h
 import { declaresBody, dropUpgrade, isWebSocketUpgrade, markUpgrade, upgradeHead } from '../../lib/http/upgrade-request'
 import { BadRequestError } from '../../lib/errors'
 import { CLIENT_GONE_CODE } from '../../lib/proxy/client-signal'
-import { refusalsOf, screenRequest, type Refusals } from '../edge/strict-http'
+import { refusalsOf, screenRequest, type Refusals } from '../../lib/http/screen-request'
 
 declare module 'fastify' {
   interface FastifyReply {

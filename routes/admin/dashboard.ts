@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { Gatehouse } from '../../plugins/proxy/upstreams'
+import type { Gatehouse } from '../../lib/upstreams/gatehouse'
 import { snapshot } from '../../lib/admin/upstream-snapshot'
 import { LATENCY_BUCKETS } from '../../lib/admin/latency-histogram'
 import { cookieOf, sameSecret, SESSION_COOKIE } from '../../lib/admin/guard'
@@ -19,7 +19,7 @@ export interface DashboardRouteOptions {
 const EVENT_PERIOD_MS = 1000
 
 /**
- * The dashboard (issue 13): one page with no outside resources (dashboard-page.ts), fed by
+ * The dashboard: one page with no outside resources (dashboard-page.ts), fed by
  * server-sent events. With a token, POST /login sets an httpOnly, SameSite=Strict cookie
  * (the token goes in a JSON body, never in a URL) holding a random session id that expires
  * after admin.sessionTtl and ends on POST /logout; the admin API accepts it as a Bearer header; SameSite=Strict and the JSON body (a preflight another origin cannot pass) keep

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { Gatehouse } from '../../plugins/proxy/upstreams'
+import type { Gatehouse } from '../../lib/upstreams/gatehouse'
 import type { Backend } from '../../lib/upstreams/backend'
 import type { Upstream } from '../../lib/upstreams/upstream'
 import { snapshot } from '../../lib/admin/upstream-snapshot'
@@ -12,7 +12,7 @@ export interface ServersRouteOptions {
 interface Params { name: string, id: string }
 
 /**
- * Runtime changes to one group's servers (issue 13), as HAProxy's `add server` and
+ * Runtime changes to one group's servers, as HAProxy's `add server` and
  * `set server … state`. The work is lib/upstreams/runtime-servers.ts; this file is HTTP only. Ids in
  * paths are URL-encoded (they may hold ":" and "[…]"); Fastify's router decodes them.
  */

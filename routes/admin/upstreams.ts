@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { Gatehouse } from '../../plugins/proxy/upstreams'
+import type { Gatehouse } from '../../lib/upstreams/gatehouse'
 import { snapshot } from '../../lib/admin/upstream-snapshot'
 
 export interface UpstreamsRouteOptions {

@@ -27,7 +27,8 @@ t.test('the admin API answers HEAD, unknown paths and other methods as JSON', as
   t.equal(options.status, 405)
   t.equal(options.headers.allow, 'GET, HEAD, POST, PATCH, DELETE')
   t.same(options.json(), { error: 'Method Not Allowed' })
-  // Without admin.token every write is refused, whatever the path (issue 13).
+  // Without admin.token every write is refused, whatever the path: without a token nobody
+  // could be told apart from whoever else reaches the port.
   for (const [method, path] of [['POST', '/health'], ['DELETE', '/upstreams']]) {
     const res = await call(`${admin}${path}`, { method })
     t.equal(res.status, 403, `${method} ${path}`)

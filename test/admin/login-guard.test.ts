@@ -107,7 +107,7 @@ t.test('a failed-attempt window ends, and a new one starts with the next failure
 })
 
 t.test('admin.sessionTtl: a bad value fails at start naming the field', async t => {
-  const { normalizeConfig } = await import('../../lib/config')
+  const { normalizeConfig } = await import('../../lib/config/index')
   const base = { upstreams: { u: { servers: [{ url: 'http://127.0.0.1:1' }] } }, routes: [{ match: { path: '/*' }, upstream: 'u' }] }
   t.throws(() => normalizeConfig({ ...base, admin: { port: 0, token: TOKEN, sessionTtl: 0 } }), /admin\.sessionTtl/)
   t.throws(() => normalizeConfig({ ...base, admin: { port: 0, token: TOKEN, sessionTtl: 'soon' } }), /admin\/sessionTtl|admin\.sessionTtl/)

@@ -4,7 +4,7 @@ import { rawRequest } from './raw'
 import { startGateway } from '../helper'
 import { startRecordingBackend } from './raw'
 
-// Issue 7: generated request lines and header sets (random bytes in the target, duplicated
+// Hostile input no hand-written case thinks of: generated request lines and header sets (random bytes in the target, duplicated
 // and malformed headers, stray backslashes and percent-encodings), bounded in count and
 // time, against three invariants: the gateway never exits, never answers 5xx to a
 // malformed request (501 for an unsupported transfer coding is the one 5xx it owes), and

@@ -10,6 +10,7 @@ const DATA = 0
 const HEADERS = 1
 const RST_STREAM = 3
 const SETTINGS = 4
+const GOAWAY = 7
 const END_STREAM = 1
 const END_HEADERS = 4
 
@@ -90,4 +91,9 @@ export async function rawH2 (port: number): Promise<RawH2> {
   }
 }
 
-export const FRAME = { DATA, HEADERS, RST_STREAM, SETTINGS }
+export const FRAME = { DATA, HEADERS, RST_STREAM, SETTINGS, GOAWAY }
+
+/** The error code of a RST_STREAM or GOAWAY frame (RFC 9113 §6.4, §6.8). */
+export function errorCode (f: { type: number, payload: Buffer }): number {
+  return f.type === GOAWAY ? f.payload.readUInt32BE(4) : f.payload.readUInt32BE(0)
+}

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { h2Request, startH2Gateway } from './h2'
-import { dataFrame, FRAME, headersFrame, rawH2, rstFrame } from './h2-frames'
+import { dataFrame, errorCode, FRAME, headersFrame, rawH2, rstFrame } from './h2-frames'
 import { waitFor } from '../wait'
 import type { GatehouseConfig } from '../../lib/config'
 
@@ -67,7 +67,16 @@ for (const [mode, extra] of modes) {
     if (mode === 'held') t.same(backend.received, [], 'held: nothing was forwarded at all')
     else t.ok(backend.received.length >= 1, 'streamed: the backend saw the uploads begin')
 
-    // The gateway still serves, on the same connection and on a new one.
+    // Each was a stream error (RFC 9113 §8.1.1), not a connection error: a reset is
+    // PROTOCOL_ERROR, no GOAWAY came, and the gateway still serves on the same connection
+    // (HPACK static index 8 is :status 200) and on a new one.
+    for (const f of c.received.filter(f => f.type === FRAME.RST_STREAM && (f.stream === 3 || f.stream === 5))) {
+      t.equal(errorCode(f), 1, `stream ${f.stream} reset with PROTOCOL_ERROR`)
+    }
+    t.notOk(c.received.some(f => f.type === FRAME.GOAWAY), 'no GOAWAY: the connection goes on')
+    c.send(headersFrame(7, [[':method', 'GET'], [':scheme', 'http'], [':authority', 'gw.test'], [':path', '/after']], true))
+    await waitFor(() => c.received.some(f => f.stream === 7 && f.type === FRAME.HEADERS), { what: 'an answer on stream 7' })
+    t.equal(c.received.find(f => f.stream === 7 && f.type === FRAME.HEADERS)?.payload[0], 0x88, 'the same connection serves: 200')
     t.equal((await h2Request(port, { ':path': '/after' })).status, 200)
   })
 

@@ -2,7 +2,8 @@ import t from 'tap'
 import { lastBody, rawRequest, request } from './raw'
 import { gatewayWithRecorder } from './setup'
 
-// Issue 7, item 3: RFC 9112 §3.2 — two Host lines, or a Host that is not host[:port], get 400.
+// RFC 9112 §3.2: two Host lines, or a Host that is not host[:port], get 400: the gateway and a
+// backend must never route one request by two different hosts.
 
 t.test('two Host lines are refused, whichever comes first', async tt => {
   const { port, backend } = await gatewayWithRecorder(tt)

@@ -2,8 +2,9 @@ import t from 'tap'
 import { lastBody, rawRequest } from './raw'
 import { gatewayWithRecorder } from './setup'
 
-// Issue 7, item 9: valid requests followed in one packet by a malformed one get their
-// answers first, in order, then the 400, then the connection closes.
+// Valid requests followed in one packet by a malformed one get their
+// answers first, in order, then the 400, then the connection closes: a client's good requests
+// are not lost to a bad one after them, and nothing after the bad one is read as a request.
 
 t.test('a valid request then a malformed one: both answers, in order', async tt => {
   const { port, backend } = await gatewayWithRecorder(tt)

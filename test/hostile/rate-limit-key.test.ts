@@ -2,7 +2,8 @@ import t from 'tap'
 import { rawRequest, request } from './raw'
 import { gatewayWithRecorder } from './setup'
 
-// Issue 7, item 8: Node joins a key header sent twice into "A, A"; it must count as "A", not as a fresh key.
+// Node joins a key header sent twice into "A, A"; it must count as "A", not as a fresh key,
+// or repeating the header would be a way around the limit.
 
 t.test('a rate-limit key header sent twice counts as its first value', async tt => {
   const { port, backend } = await gatewayWithRecorder(tt, { rateLimit: { key: 'header:appid', max: 2, timeWindow: 60_000 } })

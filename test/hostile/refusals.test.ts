@@ -2,8 +2,9 @@ import t from 'tap'
 import { startBackend, startLoggedGateway, call } from '../helper'
 import { rawRequest, request } from './raw'
 
-// Issue 14, point 5: every bad path is one kind of answer, GH_BAD_REQUEST, logged once as
-// refused, counted as such, and charged to no server, whichever layer finds it.
+// Every bad path is one kind of answer, GH_BAD_REQUEST, logged once as
+// refused, counted as such, and charged to no server, whichever layer finds it: the client's
+// mistake never looks like a server's failure (no ejection, no retry budget spent).
 t.test('bad paths: one answer, one refused line, counted, no server charged', async t => {
   const b = await startBackend(t, 'b')
   const gw = await startLoggedGateway(t, {

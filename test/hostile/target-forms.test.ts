@@ -2,7 +2,9 @@ import t from 'tap'
 import { lastBody, rawRequest, request } from './raw'
 import { gatewayWithRecorder } from './setup'
 
-// Issue 7, items 4 and 5: absolute-form (RFC 9112 §3.2.2) and asterisk-form (§3.2.4) targets.
+// Absolute-form (RFC 9112 §3.2.2) and asterisk-form (§3.2.4) targets: legal request lines a
+// browser never sends, which must neither make the gateway an open proxy nor reach a backend
+// by another path than the one routed.
 
 t.test('an absolute-form target is routed on its path, and its host replaces Host', async tt => {
   const { port, backend } = await gatewayWithRecorder(tt)

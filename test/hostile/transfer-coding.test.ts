@@ -2,7 +2,8 @@ import t from 'tap'
 import { lastBody, rawRequest } from './raw'
 import { gatewayWithRecorder } from './setup'
 
-// Issue 7, item 6: RFC 9112 §6.1 — a transfer coding other than chunked gets 501, and the connection closes.
+// RFC 9112 §6.1: a transfer coding other than chunked gets 501, and the connection closes: a
+// body whose framing the gateway and a backend could read differently is request smuggling.
 
 const post = (te: string[]) => `POST /x HTTP/1.1\r\nHost: a.test\r\n${te.map(v => `Transfer-Encoding: ${v}\r\n`).join('')}\r\n5\r\nhello\r\n0\r\n\r\n`
 

@@ -36,7 +36,8 @@ t.test('the Dockerfile runs the gatehouse command on the config it ships, as a u
   t.match(one('FROM').at(-1), /^node:24-(alpine|slim)$/)
   t.notMatch(one('USER').at(-1), /^(root|0)$/)
   t.ok(one('USER').length > 0, 'a USER is set')
-  // The admin API binds 0.0.0.0 in the container, so it needs a token (issue 13): compose.yaml passes it.
+  // The admin API binds 0.0.0.0 in the container, so it needs a token (anyone on the
+  // network reaches it there): compose.yaml passes it.
   t.doesNotThrow(() => normalizeConfig(example, { env: { GATEHOUSE_ADMIN_TOKEN: 'a-token-of-16-chars-or-more' } }), 'the example config is valid with a token')
   t.throws(() => normalizeConfig(example, { env: {} }), /admin\.token \(or GATEHOUSE_ADMIN_TOKEN\) is required/, 'and refused without one')
   t.match(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), /GATEHOUSE_ADMIN_TOKEN=\$\{GATEHOUSE_ADMIN_TOKEN:\?/, 'compose passes the token')

@@ -14,7 +14,7 @@ export function isLoopback (host: string): boolean {
 }
 
 /**
- * The admin listener's options (issue 13). The token comes from the config or
+ * The admin listener's options. The token comes from the config or
  * GATEHOUSE_ADMIN_TOKEN. A listener on anything but loopback without a token is refused:
  * whoever reaches the port would read every backend, and a token is what makes writes possible.
  */

@@ -11,7 +11,7 @@ import { normalizeCompressRule } from './compress'
 export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<string>, global: GatehouseConfig['rateLimit'], problems: string[], defaults: RouteDefaults = { filters: {} }): GatewayRoute[] {
   const normalized = routes.map((r, index): GatewayRoute => {
     if (r.upstream !== undefined && !upstreams.has(r.upstream)) problems.push(unknownUpstream(index, r.upstream, upstreams))
-    // A redirect answers without a backend (issue 12); every other route needs one.
+    // A redirect answers without a backend, so it may name none; every other route needs one.
     if (r.upstream === undefined && r.redirect === undefined) problems.push(`routes[${index}].upstream: required (or a redirect)`)
     if (r.upstream !== undefined && r.redirect !== undefined) problems.push(`routes[${index}].redirect: a redirect route answers itself and takes no upstream`)
     if (r.stripPrefix !== undefined && !r.match.path.startsWith(r.stripPrefix)) {

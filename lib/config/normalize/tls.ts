@@ -5,7 +5,7 @@ import type { ListenConfig, UpstreamTlsConfig } from '../schema'
 import type { CertPair, FrontTls, ListenOptions, UpstreamOptions, UpstreamTls } from '../types'
 import { DEFAULT_REJECT_UNAUTHORIZED, DEFAULT_TLS_MIN_VERSION } from '../defaults'
 
-// TLS settings of the config (issue 10): certificate files are read here, at load and at every
+// TLS settings of the config: certificate files are read here, at load and at every
 // reload, so that a missing, unreadable or mismatched file fails the config by name and the
 // certificates in force keep serving.
 

@@ -25,7 +25,8 @@ export class HealthState {
   /** Consecutive results against the current status; one result for it resets the count. */
   private streak = 0
 
-  // A server added at run time starts unhealthy (issue 13): it takes traffic once checks pass.
+  // A server added at run time starts unhealthy: nothing is known of it yet, so it takes
+  // traffic only once its checks pass.
   constructor (private thresholds: Thresholds, initial: HealthStatus = 'healthy') {
     this.current = initial
   }

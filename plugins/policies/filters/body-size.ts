@@ -1,10 +1,9 @@
-import fp from 'fastify-plugin'
 import { Transform } from 'node:stream'
-import type { FastifyInstance, onRequestHookHandler, preParsingHookHandler } from 'fastify'
+import type { onRequestHookHandler, preParsingHookHandler } from 'fastify'
 import { BodyTooLargeError, ReceiveTimeoutError } from '../../../lib/errors'
-import { toArray } from '../../../lib/to-array'
 import { refuse } from './refuse'
 import { closeConnection } from '../../../lib/http/close-connection'
+import type { HookFactory } from '../pipeline'
 
 function noop (): void {}
 
@@ -54,26 +53,30 @@ function dropBody (payload: Parameters<preParsingHookHandler>[2], limit: number,
  * since the rest of the upload is never read (over HTTP/2 the stream is reset instead).
  * Nothing is buffered here.
  */
-async function bodySizeFilter (fastify: FastifyInstance, opts: { receiveTimeout: number }) {
-  fastify.addHook('onRoute', routeOptions => {
-    const route = routeOptions.config?.gatehouse
-    const limit = route?.filters?.maxBodySize
-    if (route === undefined || limit === undefined) return
-
-    const gatehouseDeclaredSize: onRequestHookHandler = (request, reply, done) => {
-      const declared = request.headers['content-length']
-      if (declared === undefined || Number(declared) <= limit) {
-        done()
-        return
-      }
-      closeConnection(reply)
-      done(refuse(fastify, request, route, 'body-size', new BodyTooLargeError(limit)))
+export const declaredSize: HookFactory<'onRequest'> = (route, { fastify }) => {
+  const limit = route.filters?.maxBodySize
+  if (limit === undefined) return undefined
+  const gatehouseDeclaredSize: onRequestHookHandler = (request, reply, done) => {
+    const declared = request.headers['content-length']
+    if (declared === undefined || Number(declared) <= limit) {
+      done()
+      return
     }
+    closeConnection(reply)
+    done(refuse(fastify, request, route, 'body-size', new BodyTooLargeError(limit)))
+  }
+  return gatehouseDeclaredSize
+}
 
+/** The count of a body of unknown length; a GET's or HEAD's is read and dropped within `receiveTimeout`. */
+export function countedSize (receiveTimeout: number): HookFactory<'preParsing'> {
+  return (route, { fastify }) => {
+    const limit = route.filters?.maxBodySize
+    if (limit === undefined) return undefined
     const gatehouseCountedSize: preParsingHookHandler = (request, reply, payload, done) => {
       // A declared length was checked above, and Node's parser holds the body to it; without
       // it or Transfer-Encoding there is no body (RFC 9112 §6.3; an HTTP/2 body of unknown
-      // length is marked chunked by plugins/edge/strict-http.ts).
+      // length is marked chunked by lib/http/screen-request.ts).
       if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] === undefined) {
         done(null, payload)
         return
@@ -88,7 +91,7 @@ async function bodySizeFilter (fastify: FastifyInstance, opts: { receiveTimeout:
         return
       }
       if (request.method === 'GET' || request.method === 'HEAD') {
-        dropBody(payload, limit, opts.receiveTimeout, tooLarge, done)
+        dropBody(payload, limit, receiveTimeout, tooLarge, done)
         return
       }
       let size = 0
@@ -110,10 +113,6 @@ async function bodySizeFilter (fastify: FastifyInstance, opts: { receiveTimeout:
       payload.pipe(counted)
       done(null, counted)
     }
-
-    routeOptions.onRequest = [...toArray(routeOptions.onRequest), gatehouseDeclaredSize]
-    routeOptions.preParsing = [...toArray(routeOptions.preParsing), gatehouseCountedSize]
-  })
+    return gatehouseCountedSize
+  }
 }
-
-export default fp(bodySizeFilter, { fastify: '5.x', name: 'gatehouse-filter-body-size', dependencies: ['gatehouse-request-state'] })

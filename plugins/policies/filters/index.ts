@@ -1,26 +1,30 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import ip from './ip'
-import methods from './methods'
-import bodySize from './body-size'
-import requiredHeaders from './required-headers'
-import headers from './headers'
-import redirect from './redirect'
+import { ipFilter } from './ip'
+import { methodsFilter } from './methods'
+import { countedSize, declaredSize } from './body-size'
+import { requiredHeadersFilter } from './required-headers'
+import { basicAuthFilter } from './basic-auth'
+import { requestHeaderRules, responseHeaderRules } from './headers'
+import { redirectHandler } from './redirect'
 
 /**
- * The request filters and header rules (issue 12), each an onRoute hook that hangs its own
- * hook on the gateway routes that use it. Registered in this order, so that on a route their
- * onRequest hooks run cheapest first: address, method, declared size, required headers.
- * Basic auth is registered on its own, after the rate limit (see ./basic-auth.ts).
+ * The request filters, header rules and redirects: each file makes the hook of one pipeline
+ * step for the routes that use it. Where each runs, and in which order, is declared in
+ * plugins/policies/pipeline.ts.
  */
 async function filters (fastify: FastifyInstance, opts: { receiveTimeout: number }) {
-  await fastify.register(ip)
-  await fastify.register(methods)
-  await fastify.register(bodySize, { receiveTimeout: opts.receiveTimeout })
-  await fastify.register(requiredHeaders)
-  await fastify.register(headers)
-  await fastify.register(redirect)
+  fastify.gatehousePipeline.provide({
+    ip: ipFilter,
+    methods: methodsFilter,
+    'declared-size': declaredSize,
+    'required-headers': requiredHeadersFilter,
+    'basic-auth': basicAuthFilter,
+    'counted-size': countedSize(opts.receiveTimeout),
+    'request-headers': requestHeaderRules,
+    'response-headers': responseHeaderRules,
+    redirect: redirectHandler
+  })
 }
 
-export default fp(filters, { fastify: '5.x', name: 'gatehouse-filters' })
-export { default as basicAuth } from './basic-auth'
+export default fp(filters, { fastify: '5.x', name: 'gatehouse-filters', dependencies: ['gatehouse-pipeline', 'gatehouse-request-state', 'gatehouse-error-handler', 'gatehouse-request-id'] })

@@ -1,27 +1,23 @@
-import fp from 'fastify-plugin'
-import type { FastifyInstance, onRequestHookHandler } from 'fastify'
+import type { onRequestHookHandler } from 'fastify'
 import { HeaderRequiredError } from '../../../lib/errors'
-import { toArray } from '../../../lib/to-array'
+import type { HookFactory } from '../pipeline'
 import { refuse } from './refuse'
 
 /** `filters.requireHeaders`: a request without one of them (or with it empty: every comma-separated element blank) gets 401. */
-async function requiredHeadersFilter (fastify: FastifyInstance) {
-  fastify.addHook('onRoute', routeOptions => {
-    const route = routeOptions.config?.gatehouse
-    const names = route?.filters?.requireHeaders
-    if (route === undefined || names === undefined) return
-    const gatehouseRequiredHeaders: onRequestHookHandler = (request, reply, done) => {
-      for (const name of names) {
-        const value = request.headers[name]
-        if (isEmpty(value)) {
-          done(refuse(fastify, request, route, 'header', new HeaderRequiredError(name)))
-          return
-        }
+export const requiredHeadersFilter: HookFactory<'onRequest'> = (route, { fastify }) => {
+  const names = route.filters?.requireHeaders
+  if (names === undefined) return undefined
+  const gatehouseRequiredHeaders: onRequestHookHandler = (request, reply, done) => {
+    for (const name of names) {
+      const value = request.headers[name]
+      if (isEmpty(value)) {
+        done(refuse(fastify, request, route, 'header', new HeaderRequiredError(name)))
+        return
       }
-      done()
     }
-    routeOptions.onRequest = [...toArray(routeOptions.onRequest), gatehouseRequiredHeaders]
-  })
+    done()
+  }
+  return gatehouseRequiredHeaders
 }
 
 /**
@@ -34,5 +30,3 @@ function isEmpty (value: string | string[] | undefined): boolean {
   const text = Array.isArray(value) ? value.join(',') : value
   return /^[\s,]*$/.test(text)
 }
-
-export default fp(requiredHeadersFilter, { fastify: '5.x', name: 'gatehouse-filter-required-headers', dependencies: ['gatehouse-request-state'] })

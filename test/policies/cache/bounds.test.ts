@@ -60,6 +60,9 @@ t.test('memory stays flat while 256 MiB of a cacheable-looking but too large bod
   for await (const c of res.body) received += (c as Buffer).length
   clearInterval(sampler)
   t.equal(received, total)
-  t.ok(peak - before < 96 * 1024 * 1024, `heap and Buffers grew by at most ${Math.round((peak - before) / 1048576)} MiB (a whole copy would be 256; the capture gives up at maxEntrySize, 8)`)
+  // Garbage not yet collected counts too: Node 24's young generation (up to 32 MiB semi-spaces
+  // by default) let this reach 105 MiB under a loaded machine, against 35-46 on Node 20. 160
+  // stays well below the 256 a buffered body would add.
+  t.ok(peak - before < 160 * 1024 * 1024, `heap and Buffers grew by at most ${Math.round((peak - before) / 1048576)} MiB (a whole copy would be 256; the capture gives up at maxEntrySize, 8)`)
   t.equal(gw.cache.store.entries, 0)
 })

@@ -40,7 +40,7 @@ t.test('a route without compress gets no hook of it; a compressing route gets on
   t.same(hooks(on.plain), hooks(none.plain), 'compress: false on the route: the same hooks as with compress off everywhere')
   const packed = hooks(on.packed)
   t.same(packed.filter(h => h !== 'onSend:gatehouseCompress'), hooks(none.packed), 'a compressing route: the others\' hooks, and no onRequest of @fastify/compress…')
-  t.same(packed.filter(h => h.startsWith('onSend:')), ['onSend:gatehouseResponseHeaders', 'onSend:gatehouseCompress'], '…and one onSend of ours, last')
+  t.same(packed.filter(h => h.startsWith('onSend:')), ['onSend:gatehouseStickyCookie', 'onSend:gatehouseResponseHeaders', 'onSend:gatehouseCompress'], '…and one onSend of ours, last')
 
   const plain = await fetchRaw(`${on.gw.url}/plain/x`, { 'accept-encoding': 'gzip' })
   t.equal(plain.headers['content-encoding'], undefined, 'compress: false: sent plain')

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { PassThrough } from 'node:stream'
-import { compressibleType, encodable, looksEncoded, varyWithAcceptEncoding, weakEtag } from '../../../lib/compress/decision'
-import { readHead, type HeadResult } from '../../../lib/http/stream-head'
-import type { CompressSettings } from '../../../lib/config'
+import { compressibleType, encodable, looksEncoded, varyWithAcceptEncoding, weakEtag } from '../../lib/compress/decision'
+import { readHead, type HeadResult } from '../../lib/http/stream-head'
+import type { CompressSettings } from '../../lib/config'
 
 const settings: CompressSettings = { threshold: 1024, encodings: ['br', 'gzip'] }
 const fields = (headers: Record<string, string>) => (name: string) => headers[name]

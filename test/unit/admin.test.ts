@@ -1,8 +1,8 @@
 import t from 'tap'
-import { bearerOf, cookieOf, hostAllowed, sameSecret } from '../../../lib/admin/guard'
-import { AdminSessions } from '../../../lib/admin/sessions'
-import { isLoopback } from '../../../lib/config/normalize/admin'
-import { LatencyHistogram, LATENCY_BUCKETS } from '../../../lib/admin/latency-histogram'
+import { bearerOf, cookieOf, hostAllowed, sameSecret } from '../../lib/admin/guard'
+import { AdminSessions } from '../../lib/admin/sessions'
+import { isLoopback } from '../../lib/config/normalize/admin'
+import { LatencyHistogram, LATENCY_BUCKETS } from '../../lib/admin/latency-histogram'
 
 t.test('secrets compare equal only when equal, whatever their lengths', async t => {
   t.ok(sameSecret('abc', 'abc'))

@@ -1,0 +1,81 @@
+import t from 'tap'
+import { forwardRequestHeaders, withoutHopByHop } from '../../lib/http/forward-headers'
+import { absoluteTarget, isValidHost, originTarget } from '../../lib/http/request-target'
+
+t.test('forward-headers', async t => {
+  t.test('hop-by-hop headers and those Connection names are left out of the copy', async t => {
+    const headers = {
+      connection: 'keep-alive, X-Custom , x-other',
+      'keep-alive': 'timeout=5',
+      te: 'trailers',
+      trailer: 'x-sum',
+      'transfer-encoding': 'chunked',
+      upgrade: 'h2c',
+      'proxy-authorization': 'Basic x',
+      'proxy-connection': 'keep-alive',
+      expect: '100-continue',
+      'x-custom': 'gone',
+      'x-other': 'gone too',
+      'x-kept': 'kept',
+      'content-type': 'text/plain',
+      'x-empty': undefined
+    }
+    const out = withoutHopByHop(headers)
+    t.same(out, { 'x-kept': 'kept', 'content-type': 'text/plain' })
+    t.equal(headers['x-custom'], 'gone', 'the input is not changed')
+  })
+
+  t.test('forwarding headers', async t => {
+    const client = { ip: '10.0.0.7', protocol: 'https' as const, host: 'shop.example.com', requestId: 'r1' }
+    let out = forwardRequestHeaders({ host: '127.0.0.1:9001', 'x-forwarded-for': '203.0.113.1, 198.51.100.2' }, client, true)
+    t.same(out, {
+      host: 'shop.example.com',
+      'x-forwarded-for': '203.0.113.1, 198.51.100.2, 10.0.0.7',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'shop.example.com',
+      'x-request-id': 'r1'
+    })
+    out = forwardRequestHeaders({ host: '127.0.0.1:9001', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'spoofed' }, client, false)
+    t.equal(out.host, '127.0.0.1:9001', 'the backend host when not preserved')
+    t.equal(out['x-forwarded-proto'], 'https', 'proto is this hop\'s, not the client\'s claim')
+    t.equal(out['x-forwarded-host'], 'shop.example.com')
+    t.equal(out['x-forwarded-for'], '10.0.0.7')
+  })
+})
+
+t.test('request-target', async t => {
+  t.test('originTarget returns the same string when nothing needs normalising', async t => {
+    const s = '/a/b.c/..d/...?x=/../\\#%zz'
+    t.equal(originTarget(s), s)
+    t.equal(originTarget('/'), '/')
+    t.equal(originTarget('/a/.b/b./.../'), '/a/.b/b./.../')
+  })
+
+  t.test('originTarget decodes unreserved encodings only, in the path only', async t => {
+    t.equal(originTarget('/%61%41%30%2D%2e%5F%7e%7E'), '/aA0-._~~')
+    t.equal(originTarget('/%2F%2f%3F%25%20%C3%A9%5C'), '/%2F%2f%3F%25%20%C3%A9%5C')
+    t.equal(originTarget('/%2561'), '/%2561', 'decoded once, never twice')
+    t.equal(originTarget('/a%62?%63'), '/ab?%63')
+  })
+
+  t.test('originTarget refuses backslashes, fragments, dot segments, NUL and broken encodings', async t => {
+    for (const s of ['/a\\b', '/a#b', '/.', '/..', '/a/./b', '/a/../b', '/a/..?q', '/%2e', '/%2E%2e/', '/a/.%2e', '/%00', '/%zz', '/%4', '/a%', '/%%41', '/%4g']) {
+      t.throws(() => originTarget(s), { name: 'TargetError' }, s)
+    }
+  })
+
+  t.test('absoluteTarget splits authority and origin-form target', async t => {
+    t.same(absoluteTarget('http://a.test/x?y'), { host: 'a.test', target: '/x?y' })
+    t.same(absoluteTarget('HTTPS://A.test:8443'), { host: 'A.test:8443', target: '/' })
+    t.same(absoluteTarget('http://a.test?q'), { host: 'a.test', target: '/?q' })
+    t.same(absoluteTarget('http://[::1]:80/%61'), { host: '[::1]:80', target: '/a' })
+    for (const s of ['ftp://a/x', 'a.test/x', 'http:/a/x', 'http://u@a/x', 'http:///x', 'http://a b/x', 'http://a/..', 'http://a#x']) {
+      t.throws(() => absoluteTarget(s), { name: 'TargetError' }, s)
+    }
+  })
+
+  t.test('isValidHost accepts host[:port] and refuses anything else', async t => {
+    for (const h of ['a', 'a.test', 'a.test.', 'A-b_c~d.test', '10.0.0.1', '10.0.0.1:65535', '[::1]', '[::ffff:10.0.0.1]:1', 'x:0']) t.ok(isValidHost(h), h)
+    for (const h of ['', ':80', 'a:', 'a:65536', 'a:123456', 'a:8x', 'a b', 'a/b', 'a@b', 'a\\b', 'a..b', '.a', '[::1', '[]', '[g::1]', '[::1]x', 'a%41', 'a,b', 'é']) t.notOk(isValidHost(h), h)
+  })
+})
