@@ -54,6 +54,8 @@ export const DEFAULT_ADMIN_HOSTS: string[] = []
 /** How long a dashboard login lasts: a working day, then the token again. */
 export const DEFAULT_ADMIN_SESSION_TTL = 12 * 60 * 60 * 1000
 export const DEFAULT_WATCH = false
+/** One process, as before workers existed: the command behaves as a plain Fastify server. */
+export const DEFAULT_WORKERS = 1
 // Server-level limits, what a hostile or stalled client may hold, each as nginx or HAProxy sets it unless said otherwise.
 export const MAX_TIMER_MS = 2 ** 31 - 1
 export const DEFAULT_LIMITS = {

@@ -22,6 +22,7 @@ export function exportConfig (config: NormalizedConfig, upstreams: readonly Upst
     drainTimeout: config.drainTimeout,
     handleSignals: config.handleSignals,
     watch: config.watch,
+    workers: config.workers,
     limits: { ...config.limits },
     listen: exportListen(config.listen),
     ...exportFilterLevel(config.written.top),

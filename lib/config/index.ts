@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { ConfigSchema, type GatehouseConfig } from './schema'
 import type { LimitsOptions, NormalizedConfig, UpstreamOptions } from './types'
-import { DEFAULT_DRAIN_TIMEOUT, DEFAULT_WATCH, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './defaults'
+import { DEFAULT_DRAIN_TIMEOUT, DEFAULT_WATCH, DEFAULT_WORKERS, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './defaults'
 import { formatAjvErrors, jsonErrorAt } from './format'
 import { normalizeRoutes, unknownUpstream } from './normalize/routes'
 import { normalizeDefaults } from './normalize/filters'
@@ -80,6 +80,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     cache,
     compress,
     listen,
+    workers: config.workers ?? DEFAULT_WORKERS,
     baseDir,
     written: writtenFilters(config)
   }

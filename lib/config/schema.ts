@@ -230,7 +230,9 @@ export const ConfigSchema = Closed({
   cache: Type.Optional(CacheSchema),
   compress: Type.Optional(CompressSchema),
   watch: Type.Optional(Type.Boolean()),
-  listen: Type.Optional(ListenSchema)
+  listen: Type.Optional(ListenSchema),
+  // Processes serving the port under the gatehouse command: a count, or "auto" for one per core.
+  workers: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1024 }), Type.Literal('auto')]))
 })
 
 /** The config as a user writes it: every default may be left out. */

@@ -141,6 +141,8 @@ export interface NormalizedConfig {
   /** Response compression, when on at the top level (routes and upstreams may turn it on too). */
   compress?: CompressRule
   listen: ListenOptions
+  /** Worker processes of the gatehouse command (lib/cluster/): a count or "auto", as written. */
+  workers: number | 'auto'
   /** The directory relative paths in the config (certificates) are read from: the config file's. */
   baseDir: string
   /** The filters and header rules of each level as written (see WrittenFilters). */

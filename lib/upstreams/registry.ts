@@ -15,7 +15,8 @@ export interface ReloadSummary {
 /**
  * Every upstream group and the connection pools behind them. A reload goes through here:
  * groups and servers that did not change keep their objects, and so their state.
- * Emits 'update' (upstreams: Upstream[]) after every change so that health checks can follow.
+ * Emits 'update' (upstreams: Upstream[]) after every change so that health checks can follow,
+ * and 'ejected' (upstream, backend) when passive checks eject a server.
  */
 export class UpstreamRegistry extends EventEmitter {
   private readonly groups = new Map<string, Upstream>()
@@ -23,8 +24,15 @@ export class UpstreamRegistry extends EventEmitter {
 
   constructor (config: NormalizedConfig, private readonly random?: () => number) {
     super()
-    for (const [name, options] of config.upstreams) this.groups.set(name, new Upstream(options, random))
+    for (const [name, options] of config.upstreams) this.groups.set(name, this.create(options))
     this.pools.sync(this.wantedPools())
+  }
+
+  /** Emits 'ejected' (upstream, backend) when passive checks eject a server of any group. */
+  private create (options: UpstreamOptions): Upstream {
+    const upstream = new Upstream(options, this.random)
+    upstream.onEjected = backend => this.emit('ejected', upstream, backend)
+    return upstream
   }
 
   get (name: string): Upstream | undefined {
@@ -47,7 +55,7 @@ export class UpstreamRegistry extends EventEmitter {
     for (const [name, options] of config.upstreams) {
       const existing = this.groups.get(name)
       if (existing === undefined) {
-        this.groups.set(name, new Upstream(options, this.random))
+        this.groups.set(name, this.create(options))
         summary.added.push(name)
         continue
       }

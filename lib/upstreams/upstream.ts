@@ -40,6 +40,8 @@ export class Upstream {
   readonly latency = new LatencyHistogram()
   /** Health-check verdict changes, by the state entered. */
   readonly healthTransitions = { healthy: 0, unhealthy: 0 }
+  /** Called when passive checks eject a server here (under workers: the others eject it too). */
+  onEjected: ((backend: Backend) => void) | undefined
   // Reused for every pick: selection is synchronous, so one object serves all requests.
   private readonly ctx: PickContext = {}
 
@@ -80,7 +82,9 @@ export class Upstream {
   /** A failed attempt (refused, reset, timed out): counted, and passive ejection applied. True when it ejected the server. */
   attemptFailed (backend: Backend, now: number): boolean {
     backend.failedAttempts++
-    return this.backends.recordFailure(backend, now)
+    const ejected = this.backends.recordFailure(backend, now)
+    if (ejected) this.onEjected?.(backend)
+    return ejected
   }
 
   /**

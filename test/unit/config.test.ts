@@ -81,6 +81,7 @@ t.test('export', async t => {
       admin: { port: 0, token: TOKEN, hosts: ['GW.example.com'], sync: 'redis://:sync-pass@127.0.0.1:1', sessionTtl: '8h' },
       limits: { sendTimeout: '30s', maxConnections: 50 },
       watch: true,
+      workers: 2,
       listen: {
         tls: { cert: 'front.pem', key: 'front-key.pem', sni: { 'API.example.com': { cert: 'other.pem', key: 'other-key.pem' } }, minVersion: 'TLSv1.3' },
         http2: true,
