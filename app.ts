@@ -23,6 +23,7 @@ import expectContinue from './plugins/edge/expect-continue'
 import filters, { basicAuth } from './plugins/policies/filters'
 import frontTls from './plugins/edge/front-tls'
 import redirectHttp from './plugins/edge/redirect-http'
+import proxyProtocol from './plugins/edge/proxy-protocol'
 import insecureUpstreams from './plugins/ops/insecure-upstreams'
 import { cliServerOptions, serverMismatch, serverOptions, type GatehouseServerOptions } from './lib/http/server-options'
 import type { Gatehouse as GatehouseDecorator } from './plugins/proxy/upstreams'
@@ -69,6 +70,8 @@ async function start (fastify: FastifyInstance, { config, file }: { config: Norm
   // Server-wide, before routing: protocol checks and target normalisation (issue 7).
   await fastify.register(strictHttp)
   await fastify.register(expectContinue)
+  // The client address behind an L4 balancer, read from the connection before any request.
+  if (config.listen.proxyProtocol !== undefined) await fastify.register(proxyProtocol, { from: config.listen.proxyProtocol.from, headersTimeout: config.limits.headersTimeout })
   await fastify.register(upstreams, { config })
   // The listener's certificates and the https redirect (issue 10); server-wide like strict-http.
   await fastify.register(frontTls, { listen: config.listen })

@@ -106,6 +106,7 @@ function exportListen (l: ListenOptions): ListenConfig {
   return {
     http2: l.http2,
     ...(l.redirectHttp !== undefined && { redirectHttp: l.redirectHttp }),
+    ...(l.proxyProtocol !== undefined && { proxyProtocol: { from: [...l.proxyProtocol.from] } }),
     ...(l.tls !== undefined && {
       tls: {
         cert: l.tls.certFile,

@@ -183,7 +183,11 @@ export const ListenSchema = Closed({
     minVersion: Type.Optional(StringEnum(['TLSv1.2', 'TLSv1.3']))
   })),
   http2: Type.Optional(Type.Boolean()),
-  redirectHttp: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 }))
+  redirectHttp: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  // Addresses are checked in lib/config/normalize/tls.ts, which names the entry that is not one.
+  proxyProtocol: Type.Optional(Closed({
+    from: Type.Array(Type.String(), { minItems: 1, description: 'the addresses and CIDRs of the balancers that send the PROXY protocol' })
+  }))
 })
 
 export const RouteSchema = Closed({

@@ -230,6 +230,8 @@ export interface ListenOptions {
   http2: boolean
   /** The plain-HTTP port that redirects to https (0: any free port, for tests). */
   redirectHttp?: number
+  /** `listen.proxyProtocol`: the peers whose connections start with a PROXY protocol header; undefined: none do. */
+  proxyProtocol?: { from: string[] }
 }
 
 /** What undici's connect and tls.connect take, as read from the upstream's `tls` files. */

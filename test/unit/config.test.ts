@@ -84,7 +84,8 @@ t.test('export', async t => {
       listen: {
         tls: { cert: 'front.pem', key: 'front-key.pem', sni: { 'API.example.com': { cert: 'other.pem', key: 'other-key.pem' } }, minVersion: 'TLSv1.3' },
         http2: true,
-        redirectHttp: 0
+        redirectHttp: 0,
+        proxyProtocol: { from: ['10.0.0.0/8', '2001:db8::1'] }
       }
     }
   }
@@ -130,6 +131,7 @@ t.test('export', async t => {
     t.same(out.listen, {
       http2: true,
       redirectHttp: 0,
+      proxyProtocol: { from: ['10.0.0.0/8', '2001:db8::1'] },
       tls: { cert: `${certs.dir}/front.pem`, key: `${certs.dir}/front-key.pem`, sni: { 'api.example.com': { cert: `${certs.dir}/other.pem`, key: `${certs.dir}/other-key.pem` } }, minVersion: 'TLSv1.3' }
     })
   })
@@ -561,4 +563,16 @@ t.test('validation', async t => {
     t.equal(n.retryBodyLimit, 65536)
     t.equal(n.drainTimeout, 30000)
   })
+})
+
+t.test('listen.proxyProtocol', async t => {
+  const base = (from: string[]): unknown => ({
+    upstreams: { u: { servers: [{ url: 'http://127.0.0.1:9001' }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }],
+    listen: { proxyProtocol: { from } }
+  })
+  t.throws(() => normalizeConfig(base(['10.0.0.0/8', '10.1'])), /listen\.proxyProtocol\.from\[1\]: not an IP address or CIDR \(got "10\.1"\)/)
+  t.throws(() => normalizeConfig(base([])), /listen\.proxyProtocol\.from/)
+  t.same(normalizeConfig(base(['127.0.0.1'])).listen.proxyProtocol, { from: ['127.0.0.1'] })
+  t.equal(normalizeConfig({ upstreams: { u: { servers: [{ url: 'http://127.0.0.1:9001' }] } }, routes: [{ match: { path: '/*' }, upstream: 'u' }] }).listen.proxyProtocol, undefined, 'off by default')
 })
