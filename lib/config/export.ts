@@ -59,7 +59,8 @@ function exportUpstream (u: UpstreamOptions): UpstreamConfig {
     ...(u.cache !== undefined && { cache: structuredClone(u.cache) }),
     ...(u.compress !== undefined && { compress: structuredClone(u.compress) }),
     // The files' paths, not their PEM text: the client key's content stays out of the answer.
-    ...(u.tls !== undefined && { tls: withoutUndefined({ ...u.tlsFiles, servername: u.tls.servername, rejectUnauthorized: u.tls.rejectUnauthorized }) })
+    ...(u.tls !== undefined && { tls: withoutUndefined({ ...u.tlsFiles, servername: u.tls.servername, rejectUnauthorized: u.tls.rejectUnauthorized }) }),
+    ...(u.proxyProtocol !== undefined && { proxyProtocol: u.proxyProtocol })
   }
 }
 

@@ -111,7 +111,8 @@ export const UpstreamSchema = Closed({
   sticky: Type.Optional(StickySchema),
   cache: Type.Optional(CacheRuleSchema),
   compress: Type.Optional(CompressSchema),
-  tls: Type.Optional(UpstreamTlsSchema)
+  tls: Type.Optional(UpstreamTlsSchema),
+  proxyProtocol: Type.Optional(StringEnum(['v1', 'v2'], 'the PROXY protocol version sent to the servers: "v1" or "v2"'))
 })
 
 const RateLimitKey = Type.String({ pattern: '^(ip|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: '"ip" or "header:NAME"' })

@@ -14,6 +14,11 @@ export interface ServerOptions {
   backup: boolean
   /** The server's own `slowStart` in ms; undefined: the group's applies. */
   slowStart?: number
+  /**
+   * For a server made from a DNS record (servers[].resolve): the name the URL gave, which is
+   * its Host (where the backend's own is sent) and its TLS server name; `origin` is the address.
+   */
+  hostname?: string
 }
 
 export interface HealthCheckOptions {
@@ -65,6 +70,8 @@ export interface UpstreamOptions {
    * PEM text only, and GET /config gives back paths (and never the client key's content).
    */
   tlsFiles?: { ca?: string, cert?: string, key?: string }
+  /** `proxyProtocol`: the PROXY protocol header sent first on every connection to the servers; undefined: none. */
+  proxyProtocol?: 'v1' | 'v2'
 }
 
 /** A rate limit as a route applies it: named apart from @fastify/rate-limit's RateLimitOptions. */

@@ -43,8 +43,10 @@ export function acceptProxyProtocol (server: Server, opts: ProxyProtocolOptions)
   }
   const state = { ...opts }
   wrapped[kInstalled] = state
-  const emit = server.emit
-  server.emit = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
+  // Untyped: net.Server's emit overloads name each event, and this one passes every event on.
+  type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean
+  const emit = server.emit as Emit
+  const intercept: Emit = function (event, ...args) {
     if (event === 'connection' && (args[0] as Marked)[kPassed] !== true) {
       hold(args[0] as Socket, state, socket => {
         (socket as Marked)[kPassed] = true
@@ -54,13 +56,14 @@ export function acceptProxyProtocol (server: Server, opts: ProxyProtocolOptions)
     }
     if (event === 'secureConnection') inheritAddress(args[0] as Socket)
     return emit.call(this, event, ...args)
-  } as Server['emit']
+  }
+  server.emit = intercept as Server['emit']
 }
 
 function hold (socket: Socket, opts: ProxyProtocolOptions, pass: (socket: Socket) => void): void {
   const peer = socket.remoteAddress
   const trusted = peer !== undefined && opts.from.has(peer)
-  let buffered = Buffer.alloc(0)
+  let buffered: Buffer = Buffer.alloc(0)
   let done = false
   const finish = (): void => {
     done = true

@@ -78,7 +78,9 @@ export async function startHaproxyFront (t: Test, target: number, version: 'v1' 
  * nginx as a backend that accepts the PROXY protocol (`listen ... proxy_protocol`) and logs
  * `$proxy_protocol_addr` of every request to a file the test reads; a -p temp dir, `daemon off`.
  */
-export async function startNginxBackend (t: Test): Promise<{ port: number, url: string, addresses: () => string[] }> {
+export interface NginxLine { address: string, connection: string, uri: string }
+
+export async function startNginxBackend (t: Test): Promise<{ port: number, url: string, lines: () => NginxLine[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-nginx-'))
   const port = await freePort()
   const log = join(dir, 'pp.log')
@@ -90,7 +92,7 @@ export async function startNginxBackend (t: Test): Promise<{ port: number, url: 
     'http {',
     `  access_log ${join(dir, 'access.log')};`,
     '  client_body_temp_path tmp; proxy_temp_path tmp; fastcgi_temp_path tmp; uwsgi_temp_path tmp; scgi_temp_path tmp;',
-    "  log_format pp '$proxy_protocol_addr $request_uri';",
+    "  log_format pp '$proxy_protocol_addr $connection $request_uri';",
     '  server {',
     `    listen 127.0.0.1:${port} proxy_protocol;`,
     `    access_log ${log} pp;`,
@@ -110,7 +112,12 @@ export async function startNginxBackend (t: Test): Promise<{ port: number, url: 
   return {
     port,
     url: `http://127.0.0.1:${port}`,
-    addresses: () => existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(l => l !== '').map(l => l.split(' ')[0]) : []
+    lines: () => existsSync(log)
+      ? readFileSync(log, 'utf8').split('\n').filter(l => l !== '').map(l => {
+        const [address, connection, uri] = l.split(' ')
+        return { address, connection, uri }
+      })
+      : []
   }
 }
 

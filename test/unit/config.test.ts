@@ -45,7 +45,8 @@ t.test('export', async t => {
           healthCheck: { path: '/up', interval: '5s' },
           cache: { staleIfError: '1m' },
           compress: false,
-          tls: { ca: 'ca.pem', servername: 'api.internal', cert: 'client.pem', key: 'client-key.pem' }
+          tls: { ca: 'ca.pem', servername: 'api.internal', cert: 'client.pem', key: 'client-key.pem' },
+          proxyProtocol: 'v2'
         },
         web: {
           servers: [{ url: 'http://127.0.0.1:9001', weight: 2, slowStart: '5s' }, { url: 'http://127.0.0.1:9002', id: 'spare', backup: true }],

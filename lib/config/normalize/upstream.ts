@@ -44,7 +44,8 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
     healthCheck: up.healthCheck === undefined ? undefined : normalizeHealthCheck(path, up.healthCheck, problems),
     sticky: up.sticky === undefined ? undefined : normalizeSticky(up.sticky),
     cache: normalizeCacheRule(`${path}.cache`, up.cache, problems),
-    compress: normalizeCompressRule(`${path}.compress`, up.compress, problems)
+    compress: normalizeCompressRule(`${path}.compress`, up.compress, problems),
+    ...(up.proxyProtocol !== undefined && { proxyProtocol: up.proxyProtocol })
   }
 }
 

@@ -1,0 +1,73 @@
+import t from 'tap'
+import { Agent, request } from 'undici'
+import { startGateway } from '../helper'
+import { waitFor } from '../wait'
+import { startHaproxyFront, startNginxBackend } from './support'
+
+// nginx as the backend, with `listen ... proxy_protocol`, logs for every request the address
+// its PROXY header named and nginx's serial number of the connection it came on.
+
+function client (t: { teardown (fn: () => unknown): void }, localAddress: string): Agent {
+  const agent = new Agent({ localAddress, connections: 1, keepAliveTimeout: 10_000 })
+  t.teardown(() => agent.close())
+  return agent
+}
+
+async function get (url: string, dispatcher: Agent): Promise<{ status: number, body: string }> {
+  const res = await request(url, { dispatcher })
+  return { status: res.statusCode, body: await res.body.text() }
+}
+
+for (const version of ['v1', 'v2'] as const) {
+  t.test(`proxyProtocol "${version}": every backend connection names its own client, and is never another client's`, async t => {
+    const nginx = await startNginxBackend(t)
+    const gw = await startGateway(t, {
+      upstreams: { app: { servers: [{ url: nginx.url }], proxyProtocol: version } },
+      routes: [{ match: { path: '/*' }, upstream: 'app' }]
+    })
+    const a = client(t, '127.0.0.5')
+    const b = client(t, '127.0.0.6')
+    // Interleaved, each client on one keep-alive connection to the gateway.
+    for (const [who, agent] of [['a1', a], ['b1', b], ['a2', a], ['b2', b], ['a3', a]] as const) {
+      const res = await get(`${gw.url}/${who}`, agent)
+      t.equal(res.status, 200, `${who} answered`)
+    }
+    const lines = nginx.lines()
+    const of = (uri: string) => lines.find(l => l.uri === uri)
+    for (const uri of ['/a1', '/a2', '/a3']) t.equal(of(uri)?.address, '127.0.0.5', `${uri}: nginx got client a's address`)
+    for (const uri of ['/b1', '/b2']) t.equal(of(uri)?.address, '127.0.0.6', `${uri}: client b's`)
+    const aConns = new Set(['/a1', '/a2', '/a3'].map(u => of(u)?.connection))
+    const bConns = new Set(['/b1', '/b2'].map(u => of(u)?.connection))
+    t.equal(aConns.size, 1, 'a\'s requests shared one backend connection (keep-alive within a client connection)')
+    t.equal(bConns.size, 1)
+    t.notOk([...aConns].some(c => bConns.has(c)), 'never one of the other client\'s')
+  })
+}
+
+t.test('health checks send a header for the gateway itself: LOCAL in v2, its own address in v1', async t => {
+  for (const version of ['v1', 'v2'] as const) {
+    const nginx = await startNginxBackend(t)
+    const gw = await startGateway(t, {
+      upstreams: { app: { servers: [{ url: nginx.url }], proxyProtocol: version, healthCheck: { path: '/health', interval: 50, timeout: 1000, healthyThreshold: 1 } } },
+      routes: [{ match: { path: '/*' }, upstream: 'app' }]
+    })
+    await waitFor(() => nginx.lines().filter(l => l.uri === '/health').length >= 2, { what: `${version} health checks at nginx` })
+    const checks = nginx.lines().filter(l => l.uri === '/health')
+    // nginx logs "-" for a LOCAL header's (empty) $proxy_protocol_addr.
+    t.ok(checks.every(l => l.address === (version === 'v1' ? '127.0.0.1' : '-')), `${version}: ${JSON.stringify(checks[0])}`)
+    t.equal((await get(`${gw.url}/x`, client(t, '127.0.0.7'))).status, 200, 'the server passed its checks and serves')
+  }
+})
+
+t.test('behind HAProxy send-proxy, to nginx with proxy_protocol: the backend sees the client through both hops', async t => {
+  const nginx = await startNginxBackend(t)
+  const gw = await startGateway(t, {
+    upstreams: { app: { servers: [{ url: nginx.url }], proxyProtocol: 'v2' } },
+    routes: [{ match: { path: '/*' }, upstream: 'app' }],
+    listen: { proxyProtocol: { from: ['127.0.0.1'] } }
+  })
+  const front = await startHaproxyFront(t, gw.port, 'v1')
+  const res = await get(`http://127.0.0.1:${front.port}/through`, client(t, '127.0.0.9'))
+  t.equal(res.status, 200)
+  t.equal(nginx.lines().find(l => l.uri === '/through')?.address, '127.0.0.9')
+})
