@@ -24,6 +24,7 @@ import filters, { basicAuth } from './plugins/policies/filters'
 import frontTls from './plugins/edge/front-tls'
 import redirectHttp from './plugins/edge/redirect-http'
 import proxyProtocol from './plugins/edge/proxy-protocol'
+import dnsServers from './plugins/proxy/dns-servers'
 import insecureUpstreams from './plugins/ops/insecure-upstreams'
 import { cliServerOptions, serverMismatch, serverOptions, type GatehouseServerOptions } from './lib/http/server-options'
 import type { Gatehouse as GatehouseDecorator } from './plugins/proxy/upstreams'
@@ -73,6 +74,8 @@ async function start (fastify: FastifyInstance, { config, file }: { config: Norm
   // The client address behind an L4 balancer, read from the connection before any request.
   if (config.listen.proxyProtocol !== undefined) await fastify.register(proxyProtocol, { from: config.listen.proxyProtocol.from, headersTimeout: config.limits.headersTimeout })
   await fastify.register(upstreams, { config })
+  // Servers named for DNS become one server per address before the gateway listens.
+  await fastify.register(dnsServers, { config })
   // The listener's certificates and the https redirect (issue 10); server-wide like strict-http.
   await fastify.register(frontTls, { listen: config.listen })
   await fastify.register(insecureUpstreams, { config })

@@ -24,6 +24,7 @@ export function exportConfig (config: NormalizedConfig, upstreams: readonly Upst
     watch: config.watch,
     limits: { ...config.limits },
     listen: exportListen(config.listen),
+    dns: { servers: [...config.dns.servers] },
     ...exportFilterLevel(config.written.top),
     // Top-level `false` normalizes to undefined, the same as leaving the key out.
     ...(config.cache !== undefined && { cache: structuredClone(config.cache) }),
@@ -45,7 +46,7 @@ function exportUpstream (u: UpstreamOptions): UpstreamConfig {
   return {
     balance: u.balance,
     ...(u.hashKey !== undefined && { hashKey: u.hashKey }),
-    servers: u.servers.map(s => ({ url: s.url, id: s.id, weight: s.weight, backup: s.backup, ...(s.slowStart !== undefined && { slowStart: s.slowStart }) })),
+    servers: u.servers.map(s => ({ url: s.url, id: s.id, weight: s.weight, backup: s.backup, ...(s.slowStart !== undefined && { slowStart: s.slowStart }), ...(s.resolve === true && { resolve: true }) })),
     timeouts: { ...u.timeouts, queue: u.queueTimeout, tunnelIdle: u.tunnelIdleTimeout },
     preserveHost: u.preserveHost,
     connections: u.connections,
@@ -60,7 +61,9 @@ function exportUpstream (u: UpstreamOptions): UpstreamConfig {
     ...(u.compress !== undefined && { compress: structuredClone(u.compress) }),
     // The files' paths, not their PEM text: the client key's content stays out of the answer.
     ...(u.tls !== undefined && { tls: withoutUndefined({ ...u.tlsFiles, servername: u.tls.servername, rejectUnauthorized: u.tls.rejectUnauthorized }) }),
-    ...(u.proxyProtocol !== undefined && { proxyProtocol: u.proxyProtocol })
+    ...(u.proxyProtocol !== undefined && { proxyProtocol: u.proxyProtocol }),
+    resolve: u.resolve,
+    resolveInterval: u.resolveInterval
   }
 }
 

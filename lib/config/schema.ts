@@ -51,7 +51,8 @@ export const ServerSchema = Closed({
   id: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._:@\\[\\]-]+$' })),
   weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   backup: Type.Optional(Type.Boolean()),
-  slowStart: Type.Optional(Duration)
+  slowStart: Type.Optional(Duration),
+  resolve: Type.Optional(Type.Boolean({ description: 'true: one server per A/AAAA record of the url\'s host name, re-resolved' }))
 })
 
 export const HealthCheckSchema = Closed({
@@ -112,7 +113,9 @@ export const UpstreamSchema = Closed({
   cache: Type.Optional(CacheRuleSchema),
   compress: Type.Optional(CompressSchema),
   tls: Type.Optional(UpstreamTlsSchema),
-  proxyProtocol: Type.Optional(StringEnum(['v1', 'v2'], 'the PROXY protocol version sent to the servers: "v1" or "v2"'))
+  proxyProtocol: Type.Optional(StringEnum(['v1', 'v2'], 'the PROXY protocol version sent to the servers: "v1" or "v2"')),
+  resolve: Type.Optional(Type.Boolean()),
+  resolveInterval: Type.Optional(Duration)
 })
 
 const RateLimitKey = Type.String({ pattern: '^(ip|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: '"ip" or "header:NAME"' })
@@ -235,7 +238,12 @@ export const ConfigSchema = Closed({
   cache: Type.Optional(CacheSchema),
   compress: Type.Optional(CompressSchema),
   watch: Type.Optional(Type.Boolean()),
-  listen: Type.Optional(ListenSchema)
+  listen: Type.Optional(ListenSchema),
+  // Entries are checked in lib/config/normalize/dns.ts, which names the one that is no address.
+  dns: Type.Optional(Closed({
+    // Empty: the system's resolver, as when left out.
+    servers: Type.Optional(Type.Array(Type.String(), { description: 'DNS servers as "address" or "address:port" ("[v6]:port")' }))
+  }))
 })
 
 /** The config as a user writes it: every default may be left out. */

@@ -19,6 +19,8 @@ export interface ServerOptions {
    * its Host (where the backend's own is sent) and its TLS server name; `origin` is the address.
    */
   hostname?: string
+  /** `resolve` (the server's, else its group's) on a server whose url names a host: it stands for one server per address. */
+  resolve?: true
 }
 
 export interface HealthCheckOptions {
@@ -72,6 +74,10 @@ export interface UpstreamOptions {
   tlsFiles?: { ca?: string, cert?: string, key?: string }
   /** `proxyProtocol`: the PROXY protocol header sent first on every connection to the servers; undefined: none. */
   proxyProtocol?: 'v1' | 'v2'
+  /** `resolve`: servers named by a host name stand for one server per A/AAAA record (a server's own `resolve` wins). */
+  resolve: boolean
+  /** `resolveInterval` in ms: the longest a name's addresses are kept before it is asked again (its TTL when shorter). */
+  resolveInterval: number
 }
 
 /** A rate limit as a route applies it: named apart from @fastify/rate-limit's RateLimitOptions. */
@@ -148,6 +154,8 @@ export interface NormalizedConfig {
   /** Response compression, when on at the top level (routes and upstreams may turn it on too). */
   compress?: CompressRule
   listen: ListenOptions
+  /** `dns.servers`: the DNS servers names are resolved with; empty: the system's resolver. */
+  dns: { servers: string[] }
   /** The directory relative paths in the config (certificates) are read from: the config file's. */
   baseDir: string
   /** The filters and header rules of each level as written (see WrittenFilters). */
