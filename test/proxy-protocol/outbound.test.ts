@@ -1,6 +1,12 @@
 import t from 'tap'
 import { Agent, request } from 'undici'
+import { createServer, type IncomingMessage } from 'node:http'
+import { once } from 'node:events'
+import type { AddressInfo, Socket } from 'node:net'
 import { startGateway } from '../helper'
+import { rawConnect } from './support'
+import { acceptProxyProtocol } from '../../lib/http/proxy-protocol-listener'
+import { IpList } from '../../lib/filters/ip-list'
 import { waitFor } from '../wait'
 import { startHaproxyFront, startNginxBackend } from './support'
 
@@ -70,4 +76,30 @@ t.test('behind HAProxy send-proxy, to nginx with proxy_protocol: the backend see
   const res = await get(`http://127.0.0.1:${front.port}/through`, client(t, '127.0.0.9'))
   t.equal(res.status, 200)
   t.equal(nginx.lines().find(l => l.uri === '/through')?.address, '127.0.0.9')
+})
+
+t.test('a WebSocket tunnel to a proxyProtocol group starts with the client\'s header too', async t => {
+  // A backend that requires the header from the gateway (Gatehouse's own listener, as above with HAProxy in front).
+  const sockets: Socket[] = []
+  const server = createServer((_req, res) => res.end('plain'))
+  acceptProxyProtocol(server, { from: new IpList(['127.0.0.1']), headersTimeout: 2000, rejected: () => {} })
+  server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    sockets.push(socket)
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nx-client: ${String(req.socket.remoteAddress)}\r\n\r\n`)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
+  const gw = await startGateway(t, {
+    upstreams: { ws: { servers: [{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }], proxyProtocol: 'v1' } },
+    routes: [{ match: { path: '/*' }, upstream: 'ws' }]
+  })
+  const s = await rawConnect(gw.port, '127.0.0.8')
+  t.teardown(() => s.destroy())
+  s.write('GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')
+  let head = ''
+  s.on('data', (c: Buffer) => { head += c.toString('latin1') })
+  await waitFor(() => head.includes('\r\n\r\n'), { what: 'the 101' })
+  t.match(head, /^HTTP\/1.1 101/)
+  t.match(head, /x-client: 127\.0\.0\.8\r\n/i, 'the backend saw the client in the tunnel\'s header')
 })
