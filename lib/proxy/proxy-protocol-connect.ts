@@ -61,7 +61,9 @@ export function proxyProtocolConnector (opts: ProxyConnectOptions): Connector {
       }
       const options = tlsConnectOptions(opts.tls)
       const servername = options.servername ?? opts.hostname ?? (isIP(host) === 0 ? host : undefined)
-      const secure = tlsConnect({ ...options, socket: raw, servername, ALPNProtocols: ['http/1.1'] })
+      // `host` is what the certificate is verified against when there is no server name (an address);
+      // over a socket given to it, tls.connect would otherwise check "localhost".
+      const secure = tlsConnect({ ...options, socket: raw, host: servername ?? host, servername, ALPNProtocols: ['http/1.1'] })
       secure.once('error', err => finish(err))
       secure.once('secureConnect', () => finish(null, secure))
     })

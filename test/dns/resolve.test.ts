@@ -1,5 +1,9 @@
 import t from 'tap'
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { readFileSync } from 'node:fs'
+import type { TLSSocket } from 'node:tls'
+import { makeCerts } from '../tls/certs'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { Agent, request } from 'undici'
@@ -127,4 +131,36 @@ t.test('a failed lookup keeps the last good addresses, logged once; the next goo
   await waitFor(async () => (await get()) === '127.0.0.3', { what: 'the new answer', timeout: 8000 })
   t.equal(gw.count(/DNS lookup succeeds again/), 1)
   t.ok(statuses.every(s => s === 200), 'every answer a 200')
+})
+
+t.test('an https:// server from DNS is verified against the name, and checked under it', async t => {
+  const certs = makeCerts(t)
+  // The certificate names the host only: verifying against the address would fail.
+  const leaf = certs.leaf('api', 'api.test', ['api.test'])
+  const hosts: string[] = []
+  const server = createHttpsServer({ cert: leaf.pem(), key: readFileSync(leaf.key) }, (req, res) => {
+    hosts.push(`${String(req.headers.host)} ${String((req.socket as TLSSocket).servername)}`)
+    res.end('secure')
+  })
+  server.listen(0, '127.0.0.2')
+  await once(server, 'listening')
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const port = (server.address() as AddressInfo).port
+  const dns = await startDns(t)
+  dns.set('api.test', ['127.0.0.2'], 1)
+  const gw = await startLoggedGateway(t, {
+    upstreams: {
+      api: {
+        servers: [{ url: `https://api.test:${port}`, resolve: true }],
+        preserveHost: false,
+        tls: { ca: certs.ca },
+        healthCheck: { path: '/health', interval: 50, healthyThreshold: 1 }
+      }
+    },
+    routes: [{ match: { path: '/*' }, upstream: 'api' }],
+    dns: { servers: [dns.server] }
+  })
+  await waitFor(async () => (await request(`${gw.url}/z`)).statusCode === 200, { what: 'the resolved server to pass its https check and serve' })
+  t.ok(hosts.every(h => h === `api.test:${port} api.test`), `Host and SNI are the name: ${[...new Set(hosts)].join(', ')}`)
+  t.equal(gw.count(/TLS with the server failed/), 0)
 })

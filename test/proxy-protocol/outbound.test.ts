@@ -3,7 +3,8 @@ import { Agent, request } from 'undici'
 import { createServer, type IncomingMessage } from 'node:http'
 import { once } from 'node:events'
 import type { AddressInfo, Socket } from 'node:net'
-import { startGateway } from '../helper'
+import { startGateway, startLoggedGateway } from '../helper'
+import { makeCerts } from '../tls/certs'
 import { rawConnect } from './support'
 import { acceptProxyProtocol } from '../../lib/http/proxy-protocol-listener'
 import { IpList } from '../../lib/filters/ip-list'
@@ -102,4 +103,18 @@ t.test('a WebSocket tunnel to a proxyProtocol group starts with the client\'s he
   await waitFor(() => head.includes('\r\n\r\n'), { what: 'the 101' })
   t.match(head, /^HTTP\/1.1 101/)
   t.match(head, /x-client: 127\.0\.0\.8\r\n/i, 'the backend saw the client in the tunnel\'s header')
+})
+
+t.test('to an https:// server the header comes before the TLS handshake, which is verified as usual', async t => {
+  const certs = makeCerts(t)
+  const leaf = certs.leaf('nginx', 'backend.test', ['backend.test', '127.0.0.1'])
+  const nginx = await startNginxBackend(t, leaf)
+  const gw = await startLoggedGateway(t, {
+    upstreams: { app: { servers: [{ url: nginx.url }], proxyProtocol: 'v2', tls: { ca: certs.ca } } },
+    routes: [{ match: { path: '/*' }, upstream: 'app' }]
+  })
+  const res = await get(`${gw.url}/secure`, client(t, '127.0.0.10'))
+  t.equal(res.status, 200, 'verified against the certificate, and answered')
+  t.equal(gw.count(/TLS with the server failed/), 0)
+  t.equal(nginx.lines().find(l => l.uri === '/secure')?.address, '127.0.0.10')
 })

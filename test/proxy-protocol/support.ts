@@ -80,7 +80,7 @@ export async function startHaproxyFront (t: Test, target: number, version: 'v1' 
  */
 export interface NginxLine { address: string, connection: string, uri: string }
 
-export async function startNginxBackend (t: Test): Promise<{ port: number, url: string, lines: () => NginxLine[] }> {
+export async function startNginxBackend (t: Test, tls?: { cert: string, key: string }): Promise<{ port: number, url: string, lines: () => NginxLine[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-nginx-'))
   const port = await freePort()
   const log = join(dir, 'pp.log')
@@ -94,7 +94,8 @@ export async function startNginxBackend (t: Test): Promise<{ port: number, url: 
     '  client_body_temp_path tmp; proxy_temp_path tmp; fastcgi_temp_path tmp; uwsgi_temp_path tmp; scgi_temp_path tmp;',
     "  log_format pp '$proxy_protocol_addr $connection $request_uri';",
     '  server {',
-    `    listen 127.0.0.1:${port} proxy_protocol;`,
+    `    listen 127.0.0.1:${port}${tls === undefined ? '' : ' ssl'} proxy_protocol;`,
+    ...(tls === undefined ? [] : [`    ssl_certificate ${tls.cert};`, `    ssl_certificate_key ${tls.key};`]),
     `    access_log ${log} pp;`,
     "    location / { return 200 'nginx $proxy_protocol_addr\\n'; }",
     '  }',
@@ -111,7 +112,7 @@ export async function startNginxBackend (t: Test): Promise<{ port: number, url: 
   }
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     lines: () => existsSync(log)
       ? readFileSync(log, 'utf8').split('\n').filter(l => l !== '').map(l => {
         const [address, connection, uri] = l.split(' ')
