@@ -18,9 +18,10 @@ const STRANGER = '127.0.0.6'
 
 function configFor (b: TestBackend, extra: Partial<GatehouseConfig> = {}): GatehouseConfig {
   return {
-    upstreams: { app: { servers: [{ url: b.url }], hashKey: 'ip', balance: 'hash' } },
+    upstreams: { app: { servers: [{ url: b.url }] } },
     routes: [
       { match: { path: '/guarded' }, upstream: 'app', filters: { allow: [`${CLIENT}/32`] } },
+      { match: { path: '/limited' }, upstream: 'app', rateLimit: { key: 'ip', max: 1, timeWindow: '1m' } },
       { match: { path: '/*' }, upstream: 'app', requestHeaders: { set: { 'x-client-ip': '{clientIp}' } } }
     ],
     listen: { proxyProtocol: { from: ['127.0.0.1/32'] } },
@@ -58,6 +59,10 @@ for (const version of ['v1', 'v2'] as const) {
     await get(front.port, '/other', STRANGER)
     t.equal(b.hits[1].headers['x-forwarded-for'], STRANGER)
     t.equal(b.hits[1].headers['x-client-ip'], STRANGER, '{clientIp} is the client')
+
+    t.equal((await get(front.port, '/limited', CLIENT)).status, 200)
+    t.equal((await get(front.port, '/limited', CLIENT)).status, 429, 'a per-address rate limit counts the client')
+    t.equal((await get(front.port, '/limited', STRANGER)).status, 200, 'and not the balancer: another client has its own count')
   })
 }
 
