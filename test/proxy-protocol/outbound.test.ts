@@ -5,6 +5,8 @@ import { once } from 'node:events'
 import type { AddressInfo, Socket } from 'node:net'
 import { startGateway, startLoggedGateway } from '../helper'
 import { makeCerts } from '../tls/certs'
+import { startTlsGateway } from '../tls/gateway'
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2'
 import { rawConnect } from './support'
 import { acceptProxyProtocol } from '../../lib/http/proxy-protocol-listener'
 import { IpList } from '../../lib/filters/ip-list'
@@ -117,4 +119,39 @@ t.test('to an https:// server the header comes before the TLS handshake, which i
   t.equal(res.status, 200, 'verified against the certificate, and answered')
   t.equal(gw.count(/TLS with the server failed/), 0)
   t.equal(nginx.lines().find(l => l.uri === '/secure')?.address, '127.0.0.10')
+})
+
+t.test('HTTP/2 clients: the streams of one session share the client\'s backend connection, another session gets its own', async t => {
+  const certs = makeCerts(t)
+  const site = certs.leaf('site', 'gatehouse.test', ['127.0.0.1'])
+  const nginx = await startNginxBackend(t)
+  const gw = await startTlsGateway(t, {
+    upstreams: { app: { servers: [{ url: nginx.url }], proxyProtocol: 'v1' } },
+    routes: [{ match: { path: '/*' }, upstream: 'app' }],
+    listen: { tls: { cert: site.cert, key: site.key }, http2: true }
+  }, { baseDir: certs.dir })
+  const h2get = async (session: ClientHttp2Session, path: string): Promise<number> => await new Promise((resolve, reject) => {
+    const req = session.request({ ':path': path })
+    req.on('response', h => resolve(Number(h[':status'])))
+    req.on('error', reject)
+    req.resume()
+    req.end()
+  })
+  const open = (localAddress: string): ClientHttp2Session => {
+    const s = h2connect(gw.url, { ca: certs.caPem, localAddress } as never)
+    s.on('error', () => {})
+    t.teardown(() => s.close())
+    return s
+  }
+  const a = open('127.0.0.11')
+  const b = open('127.0.0.12')
+  t.equal(await h2get(a, '/h2a1'), 200)
+  t.equal(await h2get(b, '/h2b1'), 200)
+  t.equal(await h2get(a, '/h2a2'), 200)
+  const of = (uri: string) => nginx.lines().find(l => l.uri === uri)
+  t.equal(of('/h2a1')?.address, '127.0.0.11')
+  t.equal(of('/h2a2')?.address, '127.0.0.11')
+  t.equal(of('/h2b1')?.address, '127.0.0.12')
+  t.equal(of('/h2a1')?.connection, of('/h2a2')?.connection, 'one backend connection for the session')
+  t.not(of('/h2a1')?.connection, of('/h2b1')?.connection, 'none shared with the other session')
 })
