@@ -164,3 +164,36 @@ t.test('an https:// server from DNS is verified against the name, and checked un
   t.ok(hosts.every(h => h === `api.test:${port} api.test`), `Host and SNI are the name: ${[...new Set(hosts)].join(', ')}`)
   t.equal(gw.count(/TLS with the server failed/), 0)
 })
+
+t.test('an address that leaves the answer is drained: its request in flight finishes, /upstreams shows it draining, then it is gone', async t => {
+  const dns = await startDns(t)
+  let release: (() => void) | undefined
+  const held = new Promise<void>(resolve => { release = resolve })
+  const { port } = await startBackends(t, ['127.0.0.2'])
+  // A second backend, on .3 and the same port, that holds its first answer until told.
+  const slow = createServer((_req, res) => { held.then(() => res.end('127.0.0.3 slow'), () => {}) })
+  slow.listen(port, '127.0.0.3')
+  await once(slow, 'listening')
+  t.teardown(() => { release?.(); slow.closeAllConnections(); slow.close() })
+  dns.set('api.test', ['127.0.0.3'], 1)
+  const gw = await startLoggedGateway(t, {
+    upstreams: { api: { servers: [{ url: `http://api.test:${port}`, resolve: true }], resolveInterval: '1s' } },
+    routes: [{ match: { path: '/*' }, upstream: 'api' }],
+    dns: { servers: [dns.server] },
+    admin: { port: 0 }
+  })
+  const states = async (): Promise<Record<string, string>> => {
+    const body = await (await fetch(`${String(gw.app.gatehouse.adminUrl)}/upstreams`)).json() as { upstreams: Array<{ servers: Array<{ id: string, state: string }> }> }
+    return Object.fromEntries(body.upstreams[0].servers.map(s => [s.id.replace(/^.*@/, ''), s.state]))
+  }
+  const inFlight = request(`${gw.url}/slow`).then(async res => ({ status: res.statusCode, body: await res.body.text() }))
+  await waitFor(async () => (await states())['127.0.0.3'] === 'ready' && gw.app.gatehouse.registry.get('api')?.backends.all()[0].inflight === 1, { what: 'the request in flight on .3' })
+  dns.set('api.test', ['127.0.0.2'], 1)
+  await waitFor(async () => (await states())['127.0.0.3'] === 'draining', { what: '.3 shown draining', timeout: 6000 })
+  t.same(await states(), { '127.0.0.2': 'ready', '127.0.0.3': 'draining' })
+  const fresh = await request(`${gw.url}/new`)
+  t.equal(await fresh.body.text(), '127.0.0.2', 'new requests go to the address in the answer')
+  release?.()
+  t.same(await inFlight, { status: 200, body: '127.0.0.3 slow' }, 'the request in flight on the vanished address finished')
+  await waitFor(async () => !('127.0.0.3' in (await states())), { what: '.3 removed once drained' })
+})
