@@ -73,7 +73,16 @@ export class DnsServers {
         if (server.resolve !== true) continue
         const key = `${upstream.name}\0${server.id}\0${server.url}`
         wanted.add(key)
-        if (this.names.has(key)) continue
+        const known = this.names.get(key)
+        if (known !== undefined) {
+          // A reload or a runtime change may give the name new settings (weight, backup, slow
+          // start): its addresses take them now, not at the next answer.
+          if (JSON.stringify(known.server) !== JSON.stringify(server)) {
+            known.server = server
+            if (known.addresses !== undefined) this.apply(known, known.addresses)
+          }
+          continue
+        }
         const name: Name = { upstream: upstream.name, server, hostname: new URL(server.url).hostname, timer: undefined, addresses: undefined, failing: false, draining: new Map(), stopped: false }
         this.names.set(key, name)
         first.push(this.resolve(name))
@@ -83,6 +92,8 @@ export class DnsServers {
       if (wanted.has(key)) continue
       this.names.delete(key)
       this.stop(name)
+      // Its addresses are no one's now: a server of the same id that comes back starts from its name.
+      this.registry.get(name.upstream)?.resolved.delete(name.server.id)
     }
     await Promise.all(first)
   }
@@ -147,7 +158,7 @@ export class DnsServers {
     }
     const added = list.filter(s => !before.some(b => b.id === s.id)).map(s => s.id)
     upstream.resolved.set(name.server.id, list)
-    if (added.length > 0 || before.length === 0) this.registry.setServers(name.upstream, upstream.options.servers)
+    if (before.length === 0 || JSON.stringify(list) !== JSON.stringify(before)) this.registry.setServers(name.upstream, upstream.options.servers)
     for (const id of leaving) {
       const backend = upstream.backends.get(id)
       if (backend !== undefined) upstream.backends.setAdminState(backend, 'drain', false)

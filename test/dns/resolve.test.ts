@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import { readFileSync } from 'node:fs'
 import type { TLSSocket } from 'node:tls'
 import { makeCerts } from '../tls/certs'
+import type { GatehouseConfig } from '../../lib/config'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { Agent, request } from 'undici'
@@ -196,4 +197,24 @@ t.test('an address that leaves the answer is drained: its request in flight fini
   release?.()
   t.same(await inFlight, { status: 200, body: '127.0.0.3 slow' }, 'the request in flight on the vanished address finished')
   await waitFor(async () => !('127.0.0.3' in (await states())), { what: '.3 removed once drained' })
+})
+
+t.test('a reload that changes a resolved server\'s settings applies them to its addresses at once; one that drops resolve stops it', async t => {
+  const dns = await startDns(t)
+  const { port } = await startBackends(t, ['127.0.0.2', '127.0.0.3'])
+  dns.set('api.test', ['127.0.0.2', '127.0.0.3'], 1)
+  const config = (server: Record<string, unknown>): GatehouseConfig => ({
+    upstreams: { api: { servers: [{ url: `http://api.test:${port}`, ...server }], resolveInterval: '30s' } },
+    routes: [{ match: { path: '/*' }, upstream: 'api' }],
+    dns: { servers: [dns.server] }
+  })
+  const gw = await startLoggedGateway(t, config({ resolve: true }))
+  const servers = () => gw.app.gatehouse.registry.get('api')?.backends.all().map(b => `${b.id} ${b.weight}`)
+  t.same(servers(), [`api.test:${port}@127.0.0.2 1`, `api.test:${port}@127.0.0.3 1`])
+  gw.app.gatehouse.reload(config({ resolve: true, weight: 5 }))
+  await waitFor(() => servers()?.every(s => s.endsWith(' 5')) === true, { what: 'the new weight on both addresses' })
+  gw.app.gatehouse.reload(config({}))
+  await waitFor(() => servers()?.length === 1, { what: 'the name back as one server' })
+  t.same(servers(), [`api.test:${port} 1`], 'without resolve the name is one server again')
+  t.same(gw.app.gatehouse.registry.get('api')?.options.servers.map(s => s.resolve), [undefined])
 })
