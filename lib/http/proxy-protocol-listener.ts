@@ -17,7 +17,8 @@ export type ProxyRejection = 'missing' | 'untrusted' | 'invalid' | 'timeout'
 const kPassed = Symbol('gatehouse.proxyProtocolPassed')
 const kInstalled = Symbol('gatehouse.proxyProtocol')
 type Marked = Socket & { [kPassed]?: true }
-type Wrapped = Server & { [kInstalled]?: ProxyProtocolOptions }
+type Wrapped = Server & { [kInstalled]?: State }
+type State = ProxyProtocolOptions & { held: Set<Socket> }
 
 /**
  * Puts the PROXY protocol in front of a server (HTTP, HTTPS or HTTP/2: for TLS the header
@@ -34,14 +35,18 @@ type Wrapped = Server & { [kInstalled]?: ProxyProtocolOptions }
  * nginx (`listen ... proxy_protocol` with `set_real_ip_from`) and HAProxy (`accept-proxy`
  * with `tcp-request connection expect-proxy layer4 if { src ... }`) do the same.
  */
-export function acceptProxyProtocol (server: Server, opts: ProxyProtocolOptions): void {
+export function acceptProxyProtocol (server: Server, opts: ProxyProtocolOptions): { closeHeld: () => void } {
   const wrapped = server as Wrapped
-  if (wrapped[kInstalled] !== undefined) {
+  const installed = wrapped[kInstalled]
+  // Connections still waiting for their first bytes are not the HTTP server's yet, so its
+  // close would wait for them: whoever closes the server ends them first.
+  const closeHeld = (): void => { for (const s of (wrapped[kInstalled] as State).held) s.destroy() }
+  if (installed !== undefined) {
     // A second registration on one server (a reload re-registers nothing; a host app might): the latest options win.
-    Object.assign(wrapped[kInstalled], opts)
-    return
+    Object.assign(installed, opts)
+    return { closeHeld }
   }
-  const state = { ...opts }
+  const state: State = { ...opts, held: new Set() }
   wrapped[kInstalled] = state
   // Untyped: net.Server's emit overloads name each event, and this one passes every event on.
   type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean
@@ -58,15 +63,17 @@ export function acceptProxyProtocol (server: Server, opts: ProxyProtocolOptions)
     return emit.call(this, event, ...args)
   }
   server.emit = intercept as Server['emit']
+  return { closeHeld }
 }
 
-function hold (socket: Socket, opts: ProxyProtocolOptions, pass: (socket: Socket) => void): void {
+function hold (socket: Socket, opts: State, pass: (socket: Socket) => void): void {
   const peer = socket.remoteAddress
   const trusted = peer !== undefined && opts.from.has(peer)
   let buffered: Buffer = Buffer.alloc(0)
   let done = false
   const finish = (): void => {
     done = true
+    opts.held.delete(socket)
     clearTimeout(timer)
     socket.removeListener('data', onData)
     socket.removeListener('end', onEnd)
@@ -111,6 +118,8 @@ function hold (socket: Socket, opts: ProxyProtocolOptions, pass: (socket: Socket
   socket.on('error', ignore)
   socket.on('data', onData)
   socket.on('end', onEnd)
+  opts.held.add(socket)
+  socket.once('close', () => { if (!done) finish() })
 }
 
 function ignore (): void {}

@@ -27,7 +27,7 @@ export const PROXY_PROTOCOL_CODES: Record<ProxyRejection, string> = {
  */
 export default async function proxyProtocol (fastify: FastifyInstance, opts: ProxyProtocolPluginOptions) {
   const refusals = refusalsOf(fastify.server)
-  acceptProxyProtocol(fastify.server, {
+  const { closeHeld } = acceptProxyProtocol(fastify.server, {
     from: new IpList(opts.from),
     headersTimeout: opts.headersTimeout,
     rejected (reason, detail, peer) {
@@ -36,4 +36,5 @@ export default async function proxyProtocol (fastify: FastifyInstance, opts: Pro
       fastify.log.info({ code, reason: detail, remoteAddress: peer }, 'connection closed: PROXY protocol')
     }
   })
+  fastify.addHook('preClose', async () => { closeHeld() })
 }

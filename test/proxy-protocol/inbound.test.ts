@@ -192,3 +192,15 @@ t.test('HTTPS and HTTP/2 listeners: the header comes before the TLS handshake', 
   await waitFor(() => b.hits.length === 2, { what: 'the h2 request at the backend' })
   t.equal(b.hits[1].headers['x-forwarded-for'], STRANGER, 'HTTP/2: the backend sees the client')
 })
+
+t.test('closing the gateway ends the connections still waiting for their header, rather than waiting for them', async t => {
+  const b = await startBackend(t, 'app')
+  const gw = await startGateway(t, configFor(b))
+  const silent = await rawConnect(gw.port)
+  const closedSocket = readUntilClosed(silent, 4000)
+  let closed = false
+  const closing = gw.app.close().then(() => { closed = true })
+  await waitFor(() => closed, { what: 'app.close() (limits.headersTimeout is 10 s)', timeout: 3000 })
+  await closing
+  t.equal(await closedSocket, '', 'the held connection was closed, unanswered')
+})
