@@ -2,7 +2,7 @@ import t from 'tap'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { connect as h2connect } from 'node:http2'
-import { startBackend, startGateway, type TestBackend } from '../helper'
+import { startBackend, startGateway, startLoggedGateway, type TestBackend } from '../helper'
 import { makeCerts } from '../tls/certs'
 import { startTlsGateway } from '../tls/gateway'
 import { waitFor } from '../wait'
@@ -45,7 +45,7 @@ function get (port: number, path: string, localAddress: string): Promise<Got> {
 for (const version of ['v1', 'v2'] as const) {
   t.test(`behind HAProxy send-proxy${version === 'v2' ? '-v2' : ''}: filters, X-Forwarded-For and {clientIp} see the client, not the balancer`, async t => {
     const b = await startBackend(t, 'app')
-    const gw = await startGateway(t, configFor(b))
+    const gw = await startLoggedGateway(t, configFor(b))
     const front = await startHaproxyFront(t, gw.port, version)
 
     const ok = await get(front.port, '/guarded', CLIENT)
@@ -63,6 +63,8 @@ for (const version of ['v1', 'v2'] as const) {
     t.equal((await get(front.port, '/limited', CLIENT)).status, 200)
     t.equal((await get(front.port, '/limited', CLIENT)).status, 429, 'a per-address rate limit counts the client')
     t.equal((await get(front.port, '/limited', STRANGER)).status, 200, 'and not the balancer: another client has its own count')
+    const access = gw.logs.filter(l => l.msg === 'proxied' || l.msg === 'refused').map(l => l.remoteAddress)
+    t.same(access, [CLIENT, STRANGER, STRANGER, CLIENT, CLIENT, STRANGER], 'the access log names the client of each request')
   })
 }
 
