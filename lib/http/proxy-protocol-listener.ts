@@ -110,9 +110,25 @@ function hold (socket: Socket, opts: State, pass: (socket: Socket) => void): voi
     // no one).
     if (socket.listenerCount('data') > 0 && socket.isPaused() && !socket.destroyed) socket.resume()
   }
-  // A peer that closes before its first bytes are read.
-  const onEnd = (): void => reject(trusted ? 'missing' : 'timeout', 'connection ended before its first bytes')
-  const timer = setTimeout(() => reject('timeout', `no PROXY protocol header within ${opts.headersTimeout} ms`), opts.headersTimeout)
+  // A peer that ends before its header is whole: a truncated header, or (from a balancer) none
+  // at all. Anyone else who connects and leaves without a byte (a port check) is no refusal.
+  const onEnd = (): void => {
+    if (buffered.length > 0) reject(trusted ? 'invalid' : 'untrusted', 'connection ended inside a PROXY protocol header')
+    else if (trusted) reject('missing', 'connection ended before a PROXY protocol header')
+    else {
+      finish()
+      socket.destroy()
+    }
+  }
+  const timer = setTimeout(() => {
+    if (trusted || buffered.length > 0) {
+      reject('timeout', `no PROXY protocol header within ${opts.headersTimeout} ms`)
+      return
+    }
+    // A client of its own that sent nothing: closed as Node closes one without a request head, not counted here.
+    finish()
+    socket.destroy()
+  }, opts.headersTimeout)
   timer.unref()
   // Until the server has it, the errors of the connection are ours; a reset must not go unhandled.
   socket.on('error', ignore)
