@@ -150,6 +150,8 @@ t.test('a header that never arrives is cut at limits.headersTimeout', async t =>
   const partial = await rawConnect(gw.port)
   partial.write('PROXY TCP4 ')
   t.equal(await readUntilClosed(partial, 4000), '', 'so is one that stops in the middle of its header')
+  const idle = await rawConnect(gw.port, STRANGER)
+  t.equal(await readUntilClosed(idle, 4000), '', 'and a client of its own that sends nothing')
 })
 
 t.test('HTTPS and HTTP/2 listeners: the header comes before the TLS handshake', async t => {
