@@ -24,6 +24,8 @@ import filters from './plugins/policies/filters'
 import pipeline from './plugins/policies/pipeline'
 import frontTls from './plugins/edge/front-tls'
 import redirectHttp from './plugins/edge/redirect-http'
+import proxyProtocol from './plugins/edge/proxy-protocol'
+import dnsServers from './plugins/proxy/dns-servers'
 import insecureUpstreams from './plugins/ops/insecure-upstreams'
 import { cliServerOptions, serverMismatch, serverOptions, type GatehouseServerOptions } from './lib/http/server-options'
 import type { Gatehouse as GatehouseDecorator } from './plugins/proxy/upstreams'
@@ -87,7 +89,11 @@ async function start (fastify: FastifyInstance, { config, file }: { config: Norm
   // request before Fastify's router does.
   await fastify.register(strictHttp)
   await fastify.register(expectContinue)
+  // The client address behind an L4 balancer, read from the connection before any request.
+  if (config.listen.proxyProtocol !== undefined) await fastify.register(proxyProtocol, { from: config.listen.proxyProtocol.from, headersTimeout: config.limits.headersTimeout })
   await fastify.register(upstreams, { config })
+  // Servers named for DNS become one server per address before the gateway listens.
+  await fastify.register(dnsServers, { config })
   // The listener's certificates and the https redirect; server-wide like strict-http.
   await fastify.register(frontTls, { listen: config.listen })
   await fastify.register(insecureUpstreams, { config })

@@ -14,6 +14,7 @@ import { normalizeUpstream } from './normalize/upstream'
 import { normalizeCache } from './normalize/cache'
 import { normalizeCompress } from './normalize/compress'
 import { normalizeListen, normalizeUpstreamTls, upstreamTlsFiles } from './normalize/tls'
+import { normalizeDns } from './normalize/dns'
 import { ms, timerMs } from './values'
 import { ConfigError } from '../errors'
 
@@ -55,6 +56,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const cache = normalizeCache(config.cache, problems)
   const compress = normalizeCompress(config.compress, problems)
   const admin = normalizeAdmin(config.admin, opts.env ?? process.env, problems)
+  const dns = normalizeDns(config.dns, problems)
   if (problems.length > 0) throw new ConfigError(problems.join('\n  '))
 
   const globalLimit = config.rateLimit
@@ -81,6 +83,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     compress,
     listen,
     workers: config.workers ?? DEFAULT_WORKERS,
+    dns,
     baseDir,
     written: writtenFilters(config)
   }
