@@ -11,6 +11,7 @@ import { Capture } from '../../lib/cache/capture'
 import type { CacheResult } from '../../lib/cache/stats'
 import { notModified, notModifiedHeaders } from '../../lib/cache/conditional'
 import { evaluate, flatten, policyRequest, servedHeaders, staleAllowed, worthStoring, type Headers, type PolicyRequest } from '../../lib/cache/policy'
+import { OWN_TARGETED_FIELD } from '../../lib/cache/targeted'
 import { withoutHopByHop } from '../../lib/http/forward-headers'
 import { isUpgrade } from '../../lib/http/upgrade-request'
 import { toArray } from '../../lib/to-array'
@@ -70,7 +71,7 @@ async function cache (fastify: FastifyInstance) {
       if (entry !== undefined && !refreshing) {
         const { response, revalidation } = evaluate(entry.policy, asked)
         if (response !== undefined && revalidation === undefined) return answer(request, reply, entry, 'HIT', asked)
-        if (response !== undefined || staleAllowed(entry.policy, entry.policy.responseHeaders() as Headers, asked.headers, 'revalidate', settings.staleWhileRevalidate)) {
+        if (response !== undefined || staleAllowed(entry.policy, asked.headers, 'revalidate', settings.staleWhileRevalidate)) {
           // stale-while-revalidate (RFC 5861 §3): answer now, refresh behind it, once per key.
           refreshBehind(request, entry)
           return answer(request, reply, entry, 'STALE', asked)
@@ -120,7 +121,7 @@ async function cache (fastify: FastifyInstance) {
             return null
           }
         }
-        if (status >= 500 && entry !== undefined && staleAllowed(entry.policy, entry.policy.responseHeaders() as Headers, asked.headers, 'error', settings.staleIfError)) {
+        if (status >= 500 && entry !== undefined && staleAllowed(entry.policy, asked.headers, 'error', settings.staleIfError)) {
           res.stream.destroy()
           done()
           dropBackendFields(reply, res.headers as Headers)
@@ -128,6 +129,8 @@ async function cache (fastify: FastifyInstance) {
           return null
         }
         reply.header('x-cache', 'MISS')
+        // Aimed at this cache alone (RFC 9213 §2.1): read here, not passed on.
+        reply.removeHeader(OWN_TARGETED_FIELD)
         responses.stats.count(name, 'MISS')
         const policy = responses.policy(asked, { status, headers })
         const length = Number(headers['content-length'] ?? 0)
@@ -151,7 +154,7 @@ async function cache (fastify: FastifyInstance) {
         const reply = proxyReply as unknown as FastifyReply
         const request = reply.request as unknown as FastifyRequest
         done()
-        if (entry === undefined || !staleAllowed(entry.policy, entry.policy.responseHeaders() as Headers, asked.headers, 'error', settings.staleIfError)) return false
+        if (entry === undefined || !staleAllowed(entry.policy, asked.headers, 'error', settings.staleIfError)) return false
         answer(request, reply, entry, 'STALE', asked)
         return true
       }
