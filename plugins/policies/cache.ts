@@ -7,6 +7,7 @@ import { cacheMaxSize, routeCache } from '../../lib/config/normalize/cache'
 import { ResponseCache } from '../../lib/cache/response-cache'
 import type { CacheEntry } from '../../lib/cache/store'
 import { primaryKey } from '../../lib/cache/key'
+import { invalidatedKeys, isUnsafe } from '../../lib/cache/invalidation'
 import { Capture } from '../../lib/cache/capture'
 import type { CacheResult } from '../../lib/cache/stats'
 import { notModified, notModifiedHeaders } from '../../lib/cache/conditional'
@@ -57,6 +58,7 @@ async function cache (fastify: FastifyInstance) {
     if ((request.method !== 'GET' && request.method !== 'HEAD') || isUpgrade(request.raw) || request.headers.range !== undefined) {
       reply.header('x-cache', 'BYPASS')
       responses.stats.count(name, 'BYPASS')
+      if (isUnsafe(request.method)) request.proxyTap = invalidating(name, request)
       return
     }
     const token = request.headers[REFRESH_HEADER]
@@ -158,6 +160,18 @@ async function cache (fastify: FastifyInstance) {
         answer(request, reply, entry, 'STALE', asked)
         return true
       }
+    }
+  }
+
+  /** On a successful unsafe request, drops what it may have changed (RFC 9111 §4.4). */
+  function invalidating (name: string, request: FastifyRequest): ProxyTap {
+    return {
+      response (_reply, res) {
+        const host = request.headers.host ?? ''
+        for (const key of invalidatedKeys(name, host, request.url, res.statusCode, res.headers as Headers)) responses.store.invalidate(key)
+        return res.stream
+      },
+      failed: () => false
     }
   }
 

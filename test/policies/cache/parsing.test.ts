@@ -33,6 +33,8 @@ t.test('RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms are read, the t
 t.test('RFC 9111 §5.1: an Age that is not delta-seconds is ignored', async t => {
   t.equal(await twice(t, { 'cache-control': 'max-age=3600', age: '7200.0' }), 'HIT')
   t.equal(await twice(t, { 'cache-control': 'max-age=3600', age: '7200' }), 'MISS', 'a valid Age still counts')
+  t.equal(await twice(t, { 'cache-control': 'max-age=3600', age: '7200, 0' }), 'MISS', 'of a list, the first')
+  t.equal(await twice(t, { 'cache-control': 'max-age=3600', age: '0, 7200' }), 'HIT', 'of a list, the first')
 })
 
 t.test('RFC 9111 §5.2: directive names are case-insensitive', async t => {
