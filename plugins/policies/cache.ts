@@ -8,6 +8,7 @@ import { ResponseCache } from '../../lib/cache/response-cache'
 import type { CacheEntry } from '../../lib/cache/store'
 import { primaryKey } from '../../lib/cache/key'
 import { invalidatedKeys, isUnsafe } from '../../lib/cache/invalidation'
+import { singleRange } from '../../lib/cache/range'
 import { Capture } from '../../lib/cache/capture'
 import type { CacheResult } from '../../lib/cache/stats'
 import { notModified, notModifiedHeaders } from '../../lib/cache/conditional'
@@ -54,8 +55,10 @@ async function cache (fastify: FastifyInstance) {
   const lookup = (name: string, settings: CacheSettings): preHandlerAsyncHookHandler => async function cacheLookup (request, reply) {
     const upstream = fastify.gatehouse.registry.get(name)
     if (upstream === undefined) return
-    // Only GET and HEAD (RFC 9111 §2); no ranges (partial responses are not stored, §3.4).
-    if ((request.method !== 'GET' && request.method !== 'HEAD') || isUpgrade(request.raw) || request.headers.range !== undefined) {
+    // Only GET and HEAD (RFC 9111 §2). A Range is answered from a stored complete response
+    // (below), never stored itself (§3.4); with If-Range, or on HEAD, it goes on untouched.
+    const range = request.headers.range
+    if ((request.method !== 'GET' && request.method !== 'HEAD') || isUpgrade(request.raw) || (range !== undefined && (request.method !== 'GET' || request.headers['if-range'] !== undefined))) {
       reply.header('x-cache', 'BYPASS')
       responses.stats.count(name, 'BYPASS')
       if (isUnsafe(request.method)) request.proxyTap = invalidating(name, request)
@@ -68,6 +71,16 @@ async function cache (fastify: FastifyInstance) {
     const primary = primaryKey(name, request.headers.host ?? '', request.url)
     // The client's own fields, before any validator of ours is added for a revalidation.
     const asked = policyRequest(request.url, request.headers)
+    if (range !== undefined) {
+      const entry = responses.store.get(primary, request.headers)
+      if (entry !== undefined && entry.status === 200) {
+        const { response, revalidation } = evaluate(entry.policy, asked)
+        if (response !== undefined && revalidation === undefined) return answer(request, reply, entry, 'HIT', asked, range)
+      }
+      reply.header('x-cache', 'BYPASS')
+      responses.stats.count(name, 'BYPASS')
+      return
+    }
     for (let round = 0; ; round++) {
       const entry = responses.store.get(primary, request.headers)
       if (entry !== undefined && !refreshing) {
@@ -93,13 +106,24 @@ async function cache (fastify: FastifyInstance) {
     }
   }
 
-  function answer (request: FastifyRequest, reply: FastifyReply, entry: CacheEntry, result: CacheResult, asked: PolicyRequest) {
+  function answer (request: FastifyRequest, reply: FastifyReply, entry: CacheEntry, result: CacheResult, asked: PolicyRequest, range?: string) {
     const upstream = fastify.gatehouse.registry.get(entry.upstream)
     if (upstream !== undefined) request.upstream = upstream
     responses.stats.count(entry.upstream, result)
     const headers = servedHeaders(entry.policy)
+    // RFC 9110 §13.2.2: the conditional is evaluated before the Range.
     if (notModified(asked.headers, headers)) {
       return reply.code(304).headers(notModifiedHeaders(headers)).header('x-cache', result).header('x-request-id', request.requestId).send()
+    }
+    const part = range === undefined ? undefined : singleRange(range, entry.body.length)
+    if (part === 'unsatisfiable') {
+      return reply.code(416).header('content-range', `bytes */${entry.body.length}`).header('x-cache', result).header('x-request-id', request.requestId).send()
+    }
+    if (part !== undefined) {
+      // A view of the stored bytes, not a copy.
+      return reply.code(206).headers(headers).header('content-range', `bytes ${part.start}-${part.end}/${entry.body.length}`)
+        .header('content-length', part.end - part.start + 1).header('x-cache', result).header('x-request-id', request.requestId)
+        .send(entry.body.subarray(part.start, part.end + 1))
     }
     return reply.code(entry.status).headers(headers).header('x-cache', result).header('x-request-id', request.requestId).send(entry.body)
   }
