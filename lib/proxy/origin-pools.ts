@@ -5,6 +5,7 @@ import { applyTarget } from './upstream-target'
 import { carriedPoolKey } from './pool-key'
 import { Admission } from './admission'
 import { applySignal, CLIENT_GONE_CODE } from './client-signal'
+import { applyInterim } from './interim'
 
 export interface PoolOptions {
   /** The scheme://host:port the pool connects to. */
@@ -70,6 +71,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
     }
     const admission = entry.admission
     const signal = applySignal(opts)
+    applyInterim(opts)
     if (signal?.aborted === true) {
       // The client left before a slot was even asked for: nothing is sent.
       process.nextTick(fail, cb, clientGone())
