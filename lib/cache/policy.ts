@@ -151,3 +151,21 @@ function withoutRevalidate (policy: CachePolicy): CachePolicy {
   const { 'must-revalidate': _m, 'proxy-revalidate': _p, ...rescc } = obj.rescc
   return (policy.constructor as typeof CachePolicy).fromObject({ ...obj, rescc })
 }
+
+/**
+ * The library's revalidatedPolicy for a 304 to the validator the cache itself sent
+ * (plugins/policies/cache.ts sends the stored ETag or Last-Modified). A 304 that repeats no
+ * validator still speaks of the stored response, as nginx takes it; the library would match
+ * it to nothing and make a policy of the 304's own few fields, losing the stored ones
+ * (RFC 9111 §4.3.4 keeps them). So the validator that was sent is filled in.
+ */
+export function revalidated (policy: CachePolicy, req: PolicyRequest, res: { status: number, headers: Headers }): ReturnType<CachePolicy['revalidatedPolicy']> {
+  let headers = res.headers
+  if (headers.etag === undefined && headers['last-modified'] === undefined) {
+    const stored = (policy as unknown as LibraryState)._resHeaders
+    headers = { ...headers }
+    if (stored.etag !== undefined) headers.etag = stored.etag
+    else if (stored['last-modified'] !== undefined) headers['last-modified'] = stored['last-modified']
+  }
+  return policy.revalidatedPolicy(req, { status: res.status, headers: headers as CachePolicy.Headers })
+}

@@ -12,7 +12,7 @@ import { singleRange } from '../../lib/cache/range'
 import { Capture } from '../../lib/cache/capture'
 import type { CacheResult } from '../../lib/cache/stats'
 import { notModified, notModifiedHeaders } from '../../lib/cache/conditional'
-import { evaluate, flatten, policyRequest, servedHeaders, staleAllowed, worthStoring, type Headers, type PolicyRequest } from '../../lib/cache/policy'
+import { evaluate, flatten, policyRequest, revalidated, servedHeaders, staleAllowed, worthStoring, type Headers, type PolicyRequest } from '../../lib/cache/policy'
 import { OWN_TARGETED_FIELD } from '../../lib/cache/targeted'
 import { withoutHopByHop } from '../../lib/http/forward-headers'
 import { isUpgrade } from '../../lib/http/upgrade-request'
@@ -137,7 +137,7 @@ async function cache (fastify: FastifyInstance) {
         const request = reply.request as unknown as FastifyRequest
         if (entry !== undefined && status === 304) {
           // RFC 9111 §4.3.4: a 304 for the stored response refreshes its fields and its age.
-          const { policy, modified } = entry.policy.revalidatedPolicy(asked, { status, headers })
+          const { policy, modified } = revalidated(entry.policy, asked, { status, headers })
           if (!modified) {
             res.stream.resume()
             const fresh = responses.store.refresh(entry, policy)
