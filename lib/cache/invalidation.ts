@@ -2,8 +2,12 @@ import { primaryKey } from './key'
 
 type Headers = Record<string, string | string[] | undefined>
 
-/** RFC 9110 §9.2.1: the safe methods; any other, extension methods included, may change what is stored. */
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+/**
+ * The safe methods (RFC 9110 §9.2.1, and those the IANA method registry marks safe: WebDAV's
+ * PROPFIND, REPORT, SEARCH, and QUERY); any other, an unknown extension method included,
+ * may change what is stored.
+ */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'REPORT', 'SEARCH', 'QUERY'])
 
 export function isUnsafe (method: string): boolean {
   return !SAFE.has(method)

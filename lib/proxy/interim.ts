@@ -29,8 +29,10 @@ export function applyInterim (opts: Dispatcher.RequestOptions): void {
 }
 
 function relay (res: ServerResponse | Http2ServerResponse): Interim {
+  // RFC 9110 §15.2: never a 1xx to an HTTP/1.0 client (Node's writeEarlyHints does not check).
+  const old = res.req?.httpVersion === '1.0'
   return ({ statusCode, headers }) => {
-    if (res.headersSent || res.writableEnded) return
+    if (old || res.headersSent || res.writableEnded) return
     if (statusCode === 103) {
       // writeEarlyHints sends only with a Link (the point of 103), over HTTP/1.1 and HTTP/2.
       const fields = withoutHopByHop(headers) as Record<string, string | string[]>

@@ -70,3 +70,19 @@ t.test('RFC 8297 over HTTP/2: 103 Early Hints are passed on before the final res
   })
   t.same(seen, [103, LINK, 200])
 })
+
+t.test('RFC 9110 §15.2: an HTTP/1.0 client gets no interim response, only the final one', async t => {
+  const gw = await startCached(t, hinting)
+  const { connect: tcp } = await import('node:net')
+  const port = new URL(gw.url).port
+  const text = await new Promise<string>((resolve, reject) => {
+    const socket = tcp(Number(port), '127.0.0.1', () => socket.write('GET /old HTTP/1.0\r\nHost: localhost\r\n\r\n'))
+    let data = ''
+    socket.setEncoding('latin1')
+    socket.on('data', chunk => { data += chunk })
+    socket.on('end', () => resolve(data))
+    socket.on('error', reject)
+  })
+  t.match(text, /^HTTP\/1\.1 200 /, 'the first status line is the final one')
+  t.notMatch(text, / 103 /)
+})

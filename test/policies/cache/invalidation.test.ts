@@ -36,6 +36,15 @@ t.test('RFC 9111 §4.4: a successful POST, PUT, DELETE or extension method inval
   }
 })
 
+t.test('RFC 9111 §4.4: a safe method (QUERY, PROPFIND) invalidates nothing', async t => {
+  for (const method of ['QUERY', 'PROPFIND']) {
+    const { gw, stored } = await setup(t)
+    await call(`${gw.url}/a`)
+    t.equal((await call(`${gw.url}/a`, { method, body: 'x', headers: { 'content-type': 'text/plain' } })).status, 200, `${method} reaches the backend`)
+    t.equal(await stored('/a'), 'HIT', method)
+  }
+})
+
 t.test('RFC 9111 §4.4: a failed unsafe request invalidates nothing', async t => {
   const { gw, stored } = await setup(t, 500)
   await call(`${gw.url}/a`)
