@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { BALANCER_NAMES } from '../upstreams/balancers/names'
-import { HTTP_METHODS } from '../http/methods'
+import { ROUTE_METHODS } from '../http/methods'
 import { DURATION_PATTERN } from './duration'
 import { SIZE_PATTERN } from './size'
 
@@ -151,7 +151,7 @@ export const LimitsSchema = Closed({
 export const FiltersSchema = Closed({
   allow: Type.Optional(Type.Array(Type.String())),
   deny: Type.Optional(Type.Array(Type.String())),
-  methods: Type.Optional(Type.Array(StringEnum([...HTTP_METHODS]), { minItems: 1, uniqueItems: true })),
+  methods: Type.Optional(Type.Array(StringEnum([...ROUTE_METHODS]), { minItems: 1, uniqueItems: true })),
   maxBodySize: Type.Optional(Type.Union([Type.Literal(false), Size])),
   requireHeaders: Type.Optional(Type.Record(Type.String(), Type.Boolean())),
   basicAuth: Type.Optional(Type.Union([Type.Literal(false), Closed({
@@ -198,7 +198,7 @@ export const RouteSchema = Closed({
   match: Closed({
     path: Type.String({ pattern: '^/' }),
     host: Type.Optional(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$', description: 'a host name, or one with a leading wildcard such as "*.example.com"' })),
-    methods: Type.Optional(Type.Array(StringEnum([...HTTP_METHODS]), { minItems: 1, uniqueItems: true }))
+    methods: Type.Optional(Type.Array(StringEnum([...ROUTE_METHODS]), { minItems: 1, uniqueItems: true }))
   }),
   // Required unless the route is a redirect (lib/config/normalize/routes.ts says which is missing).
   upstream: Type.Optional(Type.String({ minLength: 1 })),

@@ -7,6 +7,7 @@ import { Admission } from './admission'
 import { applySignal, CLIENT_GONE_CODE } from './client-signal'
 import { ClientBoundPools } from './client-bound-pools'
 import { proxyProtocolConnector, type ProxyProtocolVersion } from './proxy-protocol-connect'
+import { applyInterim } from './interim'
 
 export interface PoolOptions {
   /** The scheme://host:port the pool connects to. */
@@ -79,6 +80,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
     }
     const admission = entry.admission
     const signal = applySignal(opts)
+    applyInterim(opts)
     if (signal?.aborted === true) {
       // The client left before a slot was even asked for: nothing is sent.
       process.nextTick(fail, cb, clientGone())
