@@ -38,12 +38,15 @@ t.test('limits.maxConnections holds for the machine: each of 2 workers takes hal
   const m = await startWorkers(t, configWith(a.url, { limits: { maxConnections: 4 } }))
   const port = Number(new URL(m.url).port)
   const held: Array<Awaited<ReturnType<typeof hold>>> = []
-  for (let i = 0; i < 4; i++) held.push(await hold(port))
-  // The round-robin gave each worker two: every further connection finds its worker full.
+  for (let i = 0; i < 6; i++) held.push(await hold(port))
+  // Each worker keeps at most its share (2), so of 6 connections at least 2 are closed, however
+  // the round-robin happened to hand them out (under load it may give one worker two in a row,
+  // which then closes the second past its share even while the other has room).
+  await waitFor(() => held.filter(h => h.closed()).length >= 2, { what: 'connections past the machine\'s 4 closed' })
+  await new Promise(resolve => setImmediate(resolve))
+  const open = held.filter(h => !h.closed()).length
+  t.ok(open <= 4 && open >= 1, `${open} of 6 held open: never more than the machine's 4`)
   const extra: typeof held = []
-  for (let i = 0; i < 2; i++) extra.push(await hold(port))
-  await waitFor(() => extra.every(e => e.closed()), { what: 'connections past the machine\'s 4 closed' })
-  t.ok(held.every(h => !h.closed()), 'the first 4 are held')
   for (const h of [...held, ...extra]) h.socket.destroy()
 })
 
