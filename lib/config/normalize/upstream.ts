@@ -4,7 +4,7 @@ import {
   DEFAULT_BALANCE, DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FAIL_TIMEOUT, DEFAULT_HEALTH, DEFAULT_MAX_FAILS,
   DEFAULT_MAX_EJECTION_PERCENT, DEFAULT_SLOW_START,
   DEFAULT_QUEUE_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET, DEFAULT_STICKY,
-  DEFAULT_TUNNEL_IDLE_TIMEOUT, DEFAULT_WEIGHT, DEFAULT_RESOLVE, DEFAULT_RESOLVE_INTERVAL, MIN_RESOLVE_INTERVAL
+  DEFAULT_TUNNEL_IDLE_TIMEOUT, DEFAULT_UPSTREAM_PROTOCOL, DEFAULT_WEIGHT, DEFAULT_RESOLVE, DEFAULT_RESOLVE_INTERVAL, MIN_RESOLVE_INTERVAL
 } from '../defaults'
 import { isIP } from 'node:net'
 import { ms, timerMs } from '../values'
@@ -21,6 +21,15 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
   if (balance !== 'hash' && up.hashKey !== undefined) {
     problems.push(`${path}.hashKey: only used when balance is "hash" (balance is "${balance}")`)
   }
+  const protocol = up.protocol ?? DEFAULT_UPSTREAM_PROTOCOL
+  // h2 is chosen by ALPN in the TLS handshake, h2c by prior knowledge on a clear connection:
+  // a server of the other scheme could never be spoken to as the group says.
+  const scheme = protocol === 'h2' ? 'https:' : protocol === 'h2c' ? 'http:' : undefined
+  up.servers.forEach((s, i) => {
+    if (scheme !== undefined && typeof s.url === 'string' && !s.url.startsWith(scheme)) {
+      problems.push(`${path}.protocol: "${protocol}" needs ${scheme}// servers (servers[${i}] is ${JSON.stringify(s.url)})`)
+    }
+  })
   return {
     name,
     balance,
@@ -47,6 +56,7 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
     cache: normalizeCacheRule(`${path}.cache`, up.cache, problems),
     compress: normalizeCompressRule(`${path}.compress`, up.compress, problems),
     ...(up.proxyProtocol !== undefined && { proxyProtocol: up.proxyProtocol }),
+    protocol,
     resolve: up.resolve ?? DEFAULT_RESOLVE,
     resolveInterval: resolveInterval(path, ms(up.resolveInterval, DEFAULT_RESOLVE_INTERVAL), problems)
   }
