@@ -9,6 +9,8 @@ import { applySignal, CLIENT_GONE_CODE } from './client-signal'
 import { ClientBoundPools } from './client-bound-pools'
 import { proxyProtocolConnector, type ProxyProtocolVersion } from './proxy-protocol-connect'
 import { applyInterim } from './interim'
+import { carryTrailers } from '../grpc/trailers'
+import { requestKeepingTrailers } from '../grpc/h2-trailers'
 
 export interface PoolOptions {
   /** The scheme://host:port the pool connects to. */
@@ -105,6 +107,18 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
           held = false
           admission.release()
         }
+      }
+      if (entry.options.protocol === 'h2' || entry.options.protocol === 'h2c') {
+        // HTTP/2 answers may end in trailers (gRPC's status): they go on with the body.
+        requestKeepingTrailers(pool, opts, (err, data) => {
+          if (err !== null) release()
+          else {
+            data.body.on('close', release)
+            carryTrailers(data.body, data.trailers)
+          }
+          cb(err, data)
+        })
+        return
       }
       pool.request(opts, (err, data) => {
         if (err !== null) release()
