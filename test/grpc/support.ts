@@ -16,8 +16,8 @@ export interface GrpcBackend {
   calls: grpc.Metadata[]
 }
 
-/** A @grpc/grpc-js server of the Echo service on 127.0.0.1:0, in clear text (h2c). */
-export async function startGrpcBackend (t: Test, name: string): Promise<GrpcBackend> {
+/** A @grpc/grpc-js server of the Echo service on 127.0.0.1:0: in clear text (h2c), or over TLS with `tls`. */
+export async function startGrpcBackend (t: Test, name: string, tls?: { cert: string, key: string }): Promise<GrpcBackend> {
   const calls: grpc.Metadata[] = []
   const server = new grpc.Server()
   server.addService(Echo.service, {
@@ -35,10 +35,13 @@ export async function startGrpcBackend (t: Test, name: string): Promise<GrpcBack
     }
   })
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => err === null ? resolve(p) : reject(err))
+    const credentials = tls === undefined
+      ? grpc.ServerCredentials.createInsecure()
+      : grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }])
+    server.bindAsync('127.0.0.1:0', credentials, (err, p) => err === null ? resolve(p) : reject(err))
   })
   t.teardown(() => server.forceShutdown())
-  return { port, url: `http://127.0.0.1:${port}`, calls }
+  return { port, url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`, calls }
 }
 
 export interface Reply {
