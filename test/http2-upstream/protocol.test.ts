@@ -4,6 +4,7 @@ import { startGateway, call } from '../helper'
 import { makeCerts } from '../tls/certs'
 import { startH2Backend, deadPort } from './support'
 import type { Http2ServerResponse } from 'node:http2'
+import { admin, TOKEN } from '../ops/admin-client'
 
 /** A backend that holds every answer until `n` requests are in, then answers them all: they ran at once. */
 function holdUntil (n: number) {
@@ -63,4 +64,23 @@ t.test('h2c: a server that is down is failed over to another', async t => {
   }
   t.equal(live.hits.length, 4)
   t.ok(live.hits.every(h => h.httpVersion === '2.0'))
+})
+
+t.test('a server added at run time to an h2c group goes over HTTP/2 too; one of the wrong scheme is refused naming the field', async t => {
+  const first = await startH2Backend(t, 'first')
+  const added = await startH2Backend(t, 'added')
+  const gw = await startGateway(t, {
+    admin: { port: 0, token: TOKEN },
+    upstreams: { api: { servers: [{ url: first.url, id: 'first' }], protocol: 'h2c' } },
+    routes: [{ match: { path: '/*' }, upstream: 'api' }]
+  })
+  const url = gw.app.gatehouse.adminUrl as string
+  const bad = await admin(url, 'POST', '/upstreams/api/servers', { token: TOKEN, body: { url: 'https://127.0.0.1:9443' } })
+  t.equal(bad.status, 400)
+  t.match(bad.json().message, /url: the group's protocol "h2c" needs http:\/\/ servers/)
+  t.equal((await admin(url, 'POST', '/upstreams/api/servers', { token: TOKEN, body: { url: added.url, id: 'added' } })).status, 201)
+  t.equal((await admin(url, 'PATCH', '/upstreams/api/servers/first', { token: TOKEN, body: { state: 'maint' } })).status, 200)
+  const r = await call(`${gw.url}/after`)
+  t.equal(r.headers['x-backend'], 'added')
+  t.same(added.hits.map(h => h.httpVersion), ['2.0'])
 })

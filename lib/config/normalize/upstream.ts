@@ -1,5 +1,5 @@
 import type { ServerConfig, UpstreamConfig } from '../schema'
-import type { HealthCheckOptions, ServerOptions, StickyOptions, UpstreamOptions } from '../types'
+import type { HealthCheckOptions, ServerOptions, StickyOptions, UpstreamOptions, UpstreamProtocol } from '../types'
 import {
   DEFAULT_BALANCE, DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FAIL_TIMEOUT, DEFAULT_HEALTH, DEFAULT_MAX_FAILS,
   DEFAULT_MAX_EJECTION_PERCENT, DEFAULT_SLOW_START,
@@ -10,6 +10,17 @@ import { isIP } from 'node:net'
 import { ms, timerMs } from '../values'
 import { normalizeCacheRule } from './cache'
 import { normalizeCompressRule } from './compress'
+
+/**
+ * What is wrong with a server's url for the group's `protocol`, if anything: h2 is chosen by
+ * ALPN in the TLS handshake, h2c by prior knowledge on a clear connection, so a server of the
+ * other scheme could never be spoken to as the group says. For the file and the admin API alike.
+ */
+export function protocolMismatch (protocol: UpstreamProtocol, url: unknown): string | undefined {
+  const scheme = protocol === 'h2' ? 'https:' : protocol === 'h2c' ? 'http:' : undefined
+  if (scheme === undefined || typeof url !== 'string' || url.startsWith(scheme)) return undefined
+  return `"${protocol}" needs ${scheme}// servers`
+}
 
 /** One upstream group with every default filled in; what is wrong goes to `problems`, by path. */
 export function normalizeUpstream (name: string, up: UpstreamConfig, problems: string[]): UpstreamOptions {
@@ -22,13 +33,9 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
     problems.push(`${path}.hashKey: only used when balance is "hash" (balance is "${balance}")`)
   }
   const protocol = up.protocol ?? DEFAULT_UPSTREAM_PROTOCOL
-  // h2 is chosen by ALPN in the TLS handshake, h2c by prior knowledge on a clear connection:
-  // a server of the other scheme could never be spoken to as the group says.
-  const scheme = protocol === 'h2' ? 'https:' : protocol === 'h2c' ? 'http:' : undefined
   up.servers.forEach((s, i) => {
-    if (scheme !== undefined && typeof s.url === 'string' && !s.url.startsWith(scheme)) {
-      problems.push(`${path}.protocol: "${protocol}" needs ${scheme}// servers (servers[${i}] is ${JSON.stringify(s.url)})`)
-    }
+    const wrong = protocolMismatch(protocol, s.url)
+    if (wrong !== undefined) problems.push(`${path}.protocol: ${wrong} (servers[${i}] is ${JSON.stringify(s.url)})`)
   })
   return {
     name,
