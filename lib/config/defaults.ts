@@ -12,6 +12,14 @@ export const DEFAULT_QUEUE_TIMEOUT = 5_000
 /** An open WebSocket tunnel with no bytes either way for this long is closed (nginx: proxy_read_timeout). */
 export const DEFAULT_TUNNEL_IDLE_TIMEOUT = 3_600_000
 export const DEFAULT_CONNECTIONS = 128
+/** `upstreams.NAME.protocol`: what the gateway speaks to a group's servers. */
+export const DEFAULT_UPSTREAM_PROTOCOL = 'http/1.1' as const
+/**
+ * Streams one HTTP/2 connection to a backend carries at once before the pool opens another:
+ * the SETTINGS_MAX_CONCURRENT_STREAMS Node's own HTTP/2 server and most others announce,
+ * and Envoy's default max_concurrent_streams per upstream connection is of the same order.
+ */
+export const H2_STREAMS_PER_CONNECTION = 100
 export const DEFAULT_RETRIES = 2
 export const DEFAULT_RETRY_BUDGET = 0.2
 export const DEFAULT_MAX_FAILS = 3

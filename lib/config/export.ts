@@ -63,6 +63,7 @@ function exportUpstream (u: UpstreamOptions): UpstreamConfig {
     // The files' paths, not their PEM text: the client key's content stays out of the answer.
     ...(u.tls !== undefined && { tls: withoutUndefined({ ...u.tlsFiles, servername: u.tls.servername, rejectUnauthorized: u.tls.rejectUnauthorized }) }),
     ...(u.proxyProtocol !== undefined && { proxyProtocol: u.proxyProtocol }),
+    protocol: u.protocol,
     resolve: u.resolve,
     resolveInterval: u.resolveInterval
   }

@@ -114,6 +114,7 @@ export const UpstreamSchema = Closed({
   compress: Type.Optional(CompressSchema),
   tls: Type.Optional(UpstreamTlsSchema),
   proxyProtocol: Type.Optional(StringEnum(['v1', 'v2'], 'the PROXY protocol version sent to the servers: "v1" or "v2"')),
+  protocol: Type.Optional(StringEnum(['http/1.1', 'h2', 'h2c'], 'what is spoken to the servers: "http/1.1", "h2" or "h2c"')),
   resolve: Type.Optional(Type.Boolean()),
   resolveInterval: Type.Optional(Duration)
 })

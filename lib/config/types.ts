@@ -42,6 +42,8 @@ export interface StickyOptions {
   sameSite: 'lax' | 'strict' | 'none'
 }
 
+export type UpstreamProtocol = 'http/1.1' | 'h2' | 'h2c'
+
 export interface UpstreamOptions {
   name: string
   balance: Balance
@@ -74,6 +76,8 @@ export interface UpstreamOptions {
   tlsFiles?: { ca?: string, cert?: string, key?: string }
   /** `proxyProtocol`: the PROXY protocol header sent first on every connection to the servers; undefined: none. */
   proxyProtocol?: 'v1' | 'v2'
+  /** `protocol`: HTTP/1.1, HTTP/2 over TLS (ALPN h2) or HTTP/2 in clear text with prior knowledge. */
+  protocol: UpstreamProtocol
   /** `resolve`: servers named by a host name stand for one server per A/AAAA record (a server's own `resolve` wins). */
   resolve: boolean
   /** `resolveInterval` in ms: the longest a name's addresses are kept before it is asked again (its TTL when shorter). */

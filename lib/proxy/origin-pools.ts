@@ -1,5 +1,6 @@
 import { Pool, type Dispatcher } from 'undici'
-import type { UpstreamTls } from '../config/types'
+import type { UpstreamProtocol, UpstreamTls } from '../config/types'
+import { H2_STREAMS_PER_CONNECTION } from '../config/defaults'
 import { tlsConnectOptions } from './tls-connect'
 import { applyTarget } from './upstream-target'
 import { carriedPoolKey } from './pool-key'
@@ -8,6 +9,8 @@ import { applySignal, CLIENT_GONE_CODE } from './client-signal'
 import { ClientBoundPools } from './client-bound-pools'
 import { proxyProtocolConnector, type ProxyProtocolVersion } from './proxy-protocol-connect'
 import { applyInterim } from './interim'
+import { carryTrailers } from '../grpc/trailers'
+import { requestKeepingTrailers } from '../grpc/h2-trailers'
 
 export interface PoolOptions {
   /** The scheme://host:port the pool connects to. */
@@ -22,6 +25,8 @@ export interface PoolOptions {
   proxyProtocol?: ProxyProtocolVersion
   /** The name `origin`'s address was resolved from (servers from DNS): the TLS server name, and the Host where the backend's own is sent. */
   hostname?: string
+  /** HTTP/1.1, or HTTP/2 over TLS (ALPN) or in clear text (prior knowledge); part of the pool's key. */
+  protocol?: UpstreamProtocol
 }
 
 interface Entry {
@@ -103,6 +108,18 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
           admission.release()
         }
       }
+      if (entry.options.protocol === 'h2' || entry.options.protocol === 'h2c') {
+        // HTTP/2 answers may end in trailers (gRPC's status): they go on with the body.
+        requestKeepingTrailers(pool, opts, (err, data) => {
+          if (err !== null) release()
+          else {
+            data.body.on('close', release)
+            carryTrailers(data.body, data.trailers)
+          }
+          cb(err, data)
+        })
+        return
+      }
       pool.request(opts, (err, data) => {
         if (err !== null) release()
         else data.body.on('close', release)
@@ -145,7 +162,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
     for (const [key, options] of wanted) {
       const entry = this.pools.get(key)
       if (entry === undefined) {
-        this.pools.set(key, { pool: this.create(options), options, admission: new Admission(options.connections, options.queueTimeout) })
+        this.pools.set(key, { pool: this.create(options), options, admission: new Admission(inFlightLimit(options), options.queueTimeout) })
       } else if (entry.options.connections !== options.connections || entry.options.connectTimeout !== options.connectTimeout ||
         JSON.stringify(entry.options.tls) !== JSON.stringify(options.tls)) {
         // New TLS files (a rotated CA or client certificate) take a new pool: new connections only.
@@ -160,7 +177,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       // The admission stays with the origin across a new pool: in-flight requests on the old
       // pool still hold their slots until they finish.
       if (entry !== undefined) {
-        entry.admission.limit = options.connections
+        entry.admission.limit = inFlightLimit(options)
         entry.admission.timeout = options.queueTimeout
         entry.admission.drain()
       }
@@ -187,6 +204,22 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
     const tls = tlsConnectOptions(options.tls)
     // A server resolved from a name is reached at its address and verified against the name.
     if (options.hostname !== undefined && tls.servername === undefined) tls.servername = options.hostname
+    if (options.protocol === 'h2' || options.protocol === 'h2c') {
+      // One HTTP/2 connection multiplexes: undici's Pool opens another connection to the
+      // server only once every open one carries `pipelining` streams, so a server gets one
+      // connection until H2_STREAMS_PER_CONNECTION requests run at once, and at most
+      // `connections` of them. h2 is agreed by ALPN ('h2' offered beside 'http/1.1', as
+      // nginx's and HAProxy's `alpn h2,http/1.1`); h2c speaks HTTP/2 from the first byte.
+      // Pool builds its connector from `connect` (useH2c there, as undici's H2CClient passes it
+      // to Client; undici's connector type omits it).
+      const connect = { timeout: options.connectTimeout, ...tls, allowH2: true, useH2c: options.protocol === 'h2c' }
+      return new Pool(options.origin, {
+        connections: options.connections,
+        connect: connect as Pool.Options['connect'],
+        allowH2: true,
+        pipelining: H2_STREAMS_PER_CONNECTION
+      })
+    }
     return new Pool(options.origin, {
       connections: options.connections,
       connect: { timeout: options.connectTimeout, ...tls },
@@ -205,8 +238,14 @@ export function mergePoolOptions (a: PoolOptions, b: PoolOptions): PoolOptions {
     // One key, one setting: the TLS settings, the PROXY protocol and the resolved name are part of the key.
     tls: a.tls,
     proxyProtocol: a.proxyProtocol,
-    hostname: a.hostname
+    hostname: a.hostname,
+    protocol: a.protocol
   }
+}
+
+/** Requests a pool may carry at once: one per HTTP/1.1 connection, a connection's streams for HTTP/2. */
+function inFlightLimit (options: PoolOptions): number {
+  return options.protocol === 'h2' || options.protocol === 'h2c' ? options.connections * H2_STREAMS_PER_CONNECTION : options.connections
 }
 
 /**

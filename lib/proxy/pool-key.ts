@@ -11,7 +11,9 @@ import type { UpstreamTls } from '../config/types'
 export function poolKey (origin: string, tls: UpstreamTls | undefined, conn: PoolConnectKey = {}): string {
   // A connection that starts with a PROXY header, or one made to an address resolved from a
   // name (whose TLS name and Host are that name), is no connection for a server without them.
-  const suffix = (conn.proxyProtocol === undefined ? '' : `+proxy-${conn.proxyProtocol}`) + (conn.hostname === undefined ? '' : `+name-${conn.hostname}`)
+  // An HTTP/2 connection carries no HTTP/1.1 request, nor the other way round.
+  const suffix = (conn.proxyProtocol === undefined ? '' : `+proxy-${conn.proxyProtocol}`) + (conn.hostname === undefined ? '' : `+name-${conn.hostname}`) +
+    (conn.protocol === undefined || conn.protocol === 'http/1.1' ? '' : `+${conn.protocol}`)
   if (tls === undefined || !origin.startsWith('https:')) return origin + suffix
   // A digest, not the settings themselves: they hold PEM text, a client key among it.
   const digest = createHash('sha256').update(JSON.stringify([tls.servername, tls.rejectUnauthorized, tls.ca, tls.cert, tls.key])).digest('base64url')
@@ -23,6 +25,8 @@ export interface PoolConnectKey {
   proxyProtocol?: 'v1' | 'v2'
   /** The host name the origin's address was resolved from (servers from DNS). */
   hostname?: string
+  /** The group's `protocol`; http/1.1 when undefined. */
+  protocol?: 'http/1.1' | 'h2' | 'h2c'
 }
 
 /**

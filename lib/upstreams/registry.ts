@@ -100,11 +100,11 @@ export class UpstreamRegistry extends EventEmitter {
   private wantedPools (): Map<string, PoolOptions> {
     const wanted = new Map<string, PoolOptions>()
     for (const upstream of this.groups.values()) {
-      const { connections, queueTimeout, tls, proxyProtocol } = upstream.options
+      const { connections, queueTimeout, tls, proxyProtocol, protocol } = upstream.options
       const connectTimeout = upstream.options.timeouts.connect
       // Keyed as the servers' requests are sent (Backend.poolKey): by origin, TLS settings, PROXY protocol and resolved name.
       for (const b of upstream.backends.all()) {
-        const mine: PoolOptions = { origin: b.origin, connections, connectTimeout, queueTimeout, tls, proxyProtocol, hostname: b.hostname }
+        const mine: PoolOptions = { origin: b.origin, connections, connectTimeout, queueTimeout, tls, proxyProtocol, hostname: b.hostname, protocol }
         const prev = wanted.get(b.poolKey)
         wanted.set(b.poolKey, prev === undefined ? mine : mergePoolOptions(prev, mine))
       }

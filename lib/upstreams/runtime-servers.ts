@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox'
 import type { AdminState, Backend } from './backend'
 import { ADMIN_STATES } from './backend'
 import { ServerSchema, type ServerConfig } from '../config/schema'
-import { serverOptions } from '../config/normalize/upstream'
+import { protocolMismatch, serverOptions } from '../config/normalize/upstream'
 import { formatAjvErrors } from '../config/format'
 import type { UpstreamRegistry } from './registry'
 import type { Upstream } from './upstream'
@@ -63,6 +63,8 @@ export class RuntimeServers extends EventEmitter<{ change: [RuntimeChange], rese
   add (name: string, body: unknown, by: string): Backend {
     const upstream = this.group(name)
     if (!validateServer(body)) throw new AdminBadRequestError(bodyErrors(validateServer.errors, body))
+    const wrong = protocolMismatch(upstream.options.protocol, (body as ServerConfig).url)
+    if (wrong !== undefined) throw new AdminBadRequestError(`url: the group's protocol ${wrong}`)
     const server = serverOptions(body as ServerConfig, upstream.options.resolve)
     if (upstream.backends.get(server.id) !== undefined) throw new ServerExistsError(name, server.id)
     this.registry.setServers(name, [...upstream.options.servers, server])

@@ -124,7 +124,7 @@ export class Upstream {
   /** Each server's pool, by its origin and this group's TLS settings (a reload may change them). */
   private keyPools (): void {
     for (const b of this.backends.all()) {
-      b.poolKey = poolKey(b.origin, this.options.tls, { proxyProtocol: this.options.proxyProtocol, hostname: b.hostname })
+      b.poolKey = poolKey(b.origin, this.options.tls, { proxyProtocol: this.options.proxyProtocol, hostname: b.hostname, protocol: this.options.protocol })
       b.proxyProtocol = this.options.proxyProtocol
     }
   }

@@ -2,6 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { BadGatewayError } from '../../lib/errors'
 import { dropBackendHeaders } from './forward'
+import { isGrpc } from '../../lib/grpc/call'
+import { encodeGrpcMessage, grpcStatusOf } from '../../lib/grpc/status'
 
 /**
  * Every error leaves as JSON with a status, a name and a code, and never with a stack or
@@ -19,12 +21,23 @@ async function errorHandler (fastify: FastifyInstance) {
     }
     const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
     const upstream = request.upstream?.name
-    if (status >= 500 && error.code?.startsWith('GH_') !== true) {
-      request.log.error({ err: error, upstream }, 'unexpected error')
+    const internal = status >= 500 && error.code?.startsWith('GH_') !== true
+    if (internal) request.log.error({ err: error, upstream }, 'unexpected error')
+    else if (status >= 500) request.log.warn({ upstream, server: request.backend?.id, code: error.code }, error.message)
+    if (isGrpc(request.headers)) {
+      // A gRPC client reads no JSON: its answer is a trailers-only response, HTTP 200 with the
+      // status in grpc-status and grpc-message, as Envoy and nginx answer a gRPC call they fail.
+      // The status goes in the trailers too: Node's compatibility response ends a reply without
+      // a body by an empty DATA frame, not on the headers, and gRPC clients then read the trailers.
+      const grpcStatus = { 'grpc-status': String(grpcStatusOf(internal ? 'GH_INTERNAL' : error.code, internal ? 500 : status)), 'grpc-message': encodeGrpcMessage(internal ? 'Internal Server Error' : error.message) }
+      if (request.raw.httpVersionMajor === 2 && !reply.raw.headersSent) reply.raw.addTrailers(grpcStatus)
+      reply.code(200).header('content-type', 'application/grpc').headers(grpcStatus).send()
+      return
+    }
+    if (internal) {
       reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', code: 'GH_INTERNAL', message: 'Internal Server Error' })
       return
     }
-    if (status >= 500) request.log.warn({ upstream, server: request.backend?.id, code: error.code }, error.message)
     // Busy or nothing ready: worth trying again soon, as HAProxy's 503 from a full queue says.
     if (RETRY_SOON.has(error.code) && !reply.hasHeader('retry-after')) reply.header('retry-after', '1')
     reply.code(status).send({

@@ -16,6 +16,8 @@ import { carrySignal, CLIENT_GONE_CODE } from '../../lib/proxy/client-signal'
 import { carryInterim } from '../../lib/proxy/interim'
 import { bodyPending, closeConnection } from '../../lib/http/close-connection'
 import { isReplayable, isStream, isUnread } from '../../lib/http/body-kind'
+import { askForTrailers, isGrpc } from '../../lib/grpc/call'
+import { passTrailers } from '../../lib/grpc/trailers'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -171,6 +173,7 @@ const rewriteRequestHeaders: Hook<'rewriteRequestHeaders'> = (request, headers) 
     host: request.headers.host,
     requestId: request.requestId
   }, (request.upstream as Upstream).options.preserveHost)
+  askForTrailers(out, request.headers, (request.upstream as Upstream).options.protocol !== 'http/1.1')
   // The backend gets the routed path (less stripPrefix) and the raw query, byte for byte.
   const url = request.url
   const q = url.indexOf('?')
@@ -217,6 +220,8 @@ const onResponse: Hook<'onResponse'> = (request, reply, res) => {
     res.stream.destroy()
     return
   }
+  // gRPC's status comes in trailers, which only HTTP/2 carries to the client here.
+  if (request.raw.httpVersionMajor === 2 && isGrpc(request.headers)) passTrailers(res.stream, (res as unknown as ProxiedResponse).headers, reply.raw)
   const tap = request.proxyTap
   const body = tap === null ? res.stream : tap.response(reply, res as unknown as ProxiedResponse)
   if (body !== null) reply.send(body)

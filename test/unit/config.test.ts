@@ -46,7 +46,8 @@ t.test('export', async t => {
           cache: { staleIfError: '1m' },
           compress: false,
           tls: { ca: 'ca.pem', servername: 'api.internal', cert: 'client.pem', key: 'client-key.pem' },
-          proxyProtocol: 'v2'
+          proxyProtocol: 'v2',
+          protocol: 'h2'
         },
         web: {
           servers: [{ url: 'http://127.0.0.1:9001', weight: 2, slowStart: '5s' }, { url: 'http://127.0.0.1:9002', id: 'spare', backup: true }, { url: 'http://web.internal:9003', resolve: true }],
@@ -599,4 +600,14 @@ t.test('servers from DNS: resolve, resolveInterval and dns.servers', async t => 
     /dns\.servers\[1\]: not an address or address:port[^\n]*\n {2}dns\.servers\[2\]: not an address/)
   t.same(normalizeConfig(base({}, { dns: { servers: ['10.0.0.2', '10.0.0.2:5353', '[2001:db8::2]:53'] } })).dns.servers, ['10.0.0.2', '10.0.0.2:5353', '[2001:db8::2]:53'])
   t.throws(() => normalizeConfig(base({ proxyProtocol: 'v3' })), /upstreams\.u\.proxyProtocol/)
+})
+
+t.test('upstreams.NAME.protocol', async t => {
+  const base = (protocol: unknown, url = 'http://127.0.0.1:9001') => ({ upstreams: { u: { servers: [{ url }], protocol } }, routes: [{ match: { path: '/*' }, upstream: 'u' }] }) as unknown as GatehouseConfig
+  t.equal(normalizeConfig({ upstreams: { u: { servers: [{ url: 'http://127.0.0.1:9001' }] } }, routes: [{ match: { path: '/*' }, upstream: 'u' }] }).upstreams.get('u')?.protocol, 'http/1.1', 'HTTP/1.1 by default')
+  t.equal(normalizeConfig(base('h2c')).upstreams.get('u')?.protocol, 'h2c')
+  t.equal(normalizeConfig(base('h2', 'https://127.0.0.1:9443')).upstreams.get('u')?.protocol, 'h2')
+  t.throws(() => normalizeConfig(base('h3')), /upstreams\.u\.protocol/)
+  t.throws(() => normalizeConfig(base('h2')), /upstreams\.u\.protocol: "h2" needs https:\/\/ servers \(servers\[0\] is "http:\/\/127\.0\.0\.1:9001"\)/)
+  t.throws(() => normalizeConfig(base('h2c', 'https://127.0.0.1:9443')), /upstreams\.u\.protocol: "h2c" needs http:\/\/ servers/)
 })

@@ -1,15 +1,26 @@
 import type { ServerConfig, UpstreamConfig } from '../schema'
-import type { HealthCheckOptions, ServerOptions, StickyOptions, UpstreamOptions } from '../types'
+import type { HealthCheckOptions, ServerOptions, StickyOptions, UpstreamOptions, UpstreamProtocol } from '../types'
 import {
   DEFAULT_BALANCE, DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FAIL_TIMEOUT, DEFAULT_HEALTH, DEFAULT_MAX_FAILS,
   DEFAULT_MAX_EJECTION_PERCENT, DEFAULT_SLOW_START,
   DEFAULT_QUEUE_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET, DEFAULT_STICKY,
-  DEFAULT_TUNNEL_IDLE_TIMEOUT, DEFAULT_WEIGHT, DEFAULT_RESOLVE, DEFAULT_RESOLVE_INTERVAL, MIN_RESOLVE_INTERVAL
+  DEFAULT_TUNNEL_IDLE_TIMEOUT, DEFAULT_UPSTREAM_PROTOCOL, DEFAULT_WEIGHT, DEFAULT_RESOLVE, DEFAULT_RESOLVE_INTERVAL, MIN_RESOLVE_INTERVAL
 } from '../defaults'
 import { isIP } from 'node:net'
 import { ms, timerMs } from '../values'
 import { normalizeCacheRule } from './cache'
 import { normalizeCompressRule } from './compress'
+
+/**
+ * What is wrong with a server's url for the group's `protocol`, if anything: h2 is chosen by
+ * ALPN in the TLS handshake, h2c by prior knowledge on a clear connection, so a server of the
+ * other scheme could never be spoken to as the group says. For the file and the admin API alike.
+ */
+export function protocolMismatch (protocol: UpstreamProtocol, url: unknown): string | undefined {
+  const scheme = protocol === 'h2' ? 'https:' : protocol === 'h2c' ? 'http:' : undefined
+  if (scheme === undefined || typeof url !== 'string' || url.startsWith(scheme)) return undefined
+  return `"${protocol}" needs ${scheme}// servers`
+}
 
 /** One upstream group with every default filled in; what is wrong goes to `problems`, by path. */
 export function normalizeUpstream (name: string, up: UpstreamConfig, problems: string[]): UpstreamOptions {
@@ -21,6 +32,11 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
   if (balance !== 'hash' && up.hashKey !== undefined) {
     problems.push(`${path}.hashKey: only used when balance is "hash" (balance is "${balance}")`)
   }
+  const protocol = up.protocol ?? DEFAULT_UPSTREAM_PROTOCOL
+  up.servers.forEach((s, i) => {
+    const wrong = protocolMismatch(protocol, s.url)
+    if (wrong !== undefined) problems.push(`${path}.protocol: ${wrong} (servers[${i}] is ${JSON.stringify(s.url)})`)
+  })
   return {
     name,
     balance,
@@ -47,6 +63,7 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
     cache: normalizeCacheRule(`${path}.cache`, up.cache, problems),
     compress: normalizeCompressRule(`${path}.compress`, up.compress, problems),
     ...(up.proxyProtocol !== undefined && { proxyProtocol: up.proxyProtocol }),
+    protocol,
     resolve: up.resolve ?? DEFAULT_RESOLVE,
     resolveInterval: resolveInterval(path, ms(up.resolveInterval, DEFAULT_RESOLVE_INTERVAL), problems)
   }
