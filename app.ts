@@ -24,12 +24,18 @@ import filters from './plugins/policies/filters'
 import pipeline from './plugins/policies/pipeline'
 import frontTls from './plugins/edge/front-tls'
 import redirectHttp from './plugins/edge/redirect-http'
+import proxyProtocol from './plugins/edge/proxy-protocol'
+import dnsServers from './plugins/proxy/dns-servers'
 import insecureUpstreams from './plugins/ops/insecure-upstreams'
 import { cliServerOptions, serverMismatch, serverOptions, type GatehouseServerOptions } from './lib/http/server-options'
 import type { Gatehouse as GatehouseDecorator } from './plugins/proxy/upstreams'
 import { ConfigSchema } from './lib/config/schema'
 import { routeCache } from './lib/config/normalize/cache'
 import { routeCompress } from './lib/config/normalize/compress'
+import workers from './plugins/ops/workers'
+import { ADMIN_SLOT } from './lib/cluster/messages'
+import { connectionShare } from './lib/cluster/machine-wide'
+import type { WorkerChannel } from './lib/cluster/worker-channel'
 
 // Options Fastify itself adds to every plugin's options, and Gatehouse's own `baseDir` (where
 // relative certificate paths are read from, as in serverOptions); they are not part of the config.
@@ -41,6 +47,8 @@ const CONFIG_KEYS = new Set(Object.keys(ConfigSchema.properties))
 interface GatehouseFileOptions {
   /** The JSON config file, re-read on SIGHUP. Default: the file GATEHOUSE_CONFIG names. */
   configFile?: string
+  /** A worker of `gatehouse --workers N` (bin/serve.ts): its channel to the primary. */
+  worker?: WorkerChannel
 }
 
 /**
@@ -61,7 +69,17 @@ async function gatehouse (fastify: FastifyInstance, opts: GatehouseConfig & { ba
 }
 
 async function gatehouseFromFile (fastify: FastifyInstance, opts: GatehouseFileOptions & { prefix?: string }): Promise<void> {
-  await start(fastify, fromFile(opts.configFile), opts.prefix)
+  const resolved = fromFile(opts.configFile)
+  if (opts.worker !== undefined) {
+    await fastify.register(workers, { channel: opts.worker })
+    // One admin listener for the machine, in one worker; the others' state comes through the primary.
+    if (opts.worker.slot !== ADMIN_SLOT) resolved.config = { ...resolved.config, admin: undefined }
+    // limits.maxConnections holds for the machine: each worker takes its share.
+    const limits = resolved.config.limits
+    // The primary watches the file (`watch`) and tells every worker: one validation for the machine.
+    resolved.config = { ...resolved.config, watch: false, limits: { ...limits, maxConnections: connectionShare(limits.maxConnections, opts.worker.count) } }
+  }
+  await start(fastify, resolved, opts.prefix)
 }
 
 async function start (fastify: FastifyInstance, { config, file }: { config: NormalizedConfig, file?: string }, prefix: string | undefined) {
@@ -71,7 +89,11 @@ async function start (fastify: FastifyInstance, { config, file }: { config: Norm
   // request before Fastify's router does.
   await fastify.register(strictHttp)
   await fastify.register(expectContinue)
+  // The client address behind an L4 balancer, read from the connection before any request.
+  if (config.listen.proxyProtocol !== undefined) await fastify.register(proxyProtocol, { from: config.listen.proxyProtocol.from, headersTimeout: config.limits.headersTimeout })
   await fastify.register(upstreams, { config })
+  // Servers named for DNS become one server per address before the gateway listens.
+  await fastify.register(dnsServers, { config })
   // The listener's certificates and the https redirect; server-wide like strict-http.
   await fastify.register(frontTls, { listen: config.listen })
   await fastify.register(insecureUpstreams, { config })

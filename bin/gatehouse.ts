@@ -3,12 +3,13 @@
 // in between), so the signals systemd, pm2, supervisord or a container runtime send reach it.
 // First, before Fastify loads: the V8 heap flags (bin/node-flags.ts).
 import './node-flags'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
-import gatehouse from '../app'
-import { serverOptionsFromFile } from '../lib/http/server-options'
+import { parseWorkersFlag, workerCount, workersInFile } from '../lib/cluster/worker-count'
+import { COUNT_ENV, SLOT_ENV } from '../lib/cluster/messages'
+import { PORT_ENV } from '../lib/cluster/free-port'
 
-const USAGE = 'usage: gatehouse [--port 8080] [--host 127.0.0.1] [--log-level info] [--trust-proxy ADDRESSES|HOPS|true] CONFIG'
+const USAGE = 'usage: gatehouse [--port 8080] [--host 127.0.0.1] [--log-level info] [--trust-proxy ADDRESSES|HOPS|true] [--workers N|auto] CONFIG'
 const DEFAULT_PORT = 8080
 const DEFAULT_HOST = '127.0.0.1'
 const DEFAULT_LOG_LEVEL = 'info'
@@ -24,6 +25,7 @@ async function main (argv: string[]): Promise<void> {
         host: { type: 'string', short: 'a' },
         'log-level': { type: 'string', short: 'l' },
         'trust-proxy': { type: 'string' },
+        workers: { type: 'string', short: 'w' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -37,26 +39,48 @@ async function main (argv: string[]): Promise<void> {
   if (args.positionals.length !== 1) return fail(USAGE, 2)
   const port = Number(args.values.port ?? DEFAULT_PORT)
   if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port: not a port: ${args.values.port}\n${USAGE}`, 2)
+  let flag
+  try {
+    flag = parseWorkersFlag(args.values.workers)
+  } catch (err) {
+    return fail(`${(err as Error).message}\n${USAGE}`, 2)
+  }
+  const configFile = args.positionals[0]
+  const logLevel = args.values['log-level'] ?? DEFAULT_LOG_LEVEL
 
-  // The listener's TLS and HTTP/2 come from the config file (issue 10): the server is made with them.
-  let tls
-  try {
-    tls = serverOptionsFromFile(args.positionals[0])
-  } catch (err) {
-    const e = err as Error & { code?: string }
-    return fail(e.code === 'GH_CONFIG_INVALID' ? e.message : String(e.stack ?? e), 1)
+  // Several workers: this process is their primary, and loads no Fastify (bin/primary.ts).
+  const count = workerCount(flag ?? workersInFile(configFile) ?? 1)
+  if (cluster.isPrimary && count > 1) {
+    const { runPrimary } = await import('./primary')
+    const failed = await runPrimary({ configFile, count, logLevel, port, host: args.values.host ?? DEFAULT_HOST })
+    if (failed !== undefined) fail(failed.error, 1)
+    else if (process.env.npm_lifecycle_event !== undefined) exitWithLauncher()
+    return
   }
-  const trustProxy = trustProxyOf(args.values['trust-proxy'])
-  const app = Fastify({ logger: { level: args.values['log-level'] ?? DEFAULT_LOG_LEVEL }, ...tls, ...(trustProxy === undefined ? undefined : { trustProxy }) } as FastifyServerOptions) as unknown as FastifyInstance
-  app.register(gatehouse.gatehouseFromFile, { configFile: args.positionals[0] })
-  try {
-    // Fastify logs "Server listening at http://host:port" with the port actually bound.
-    await app.listen({ port, host: args.values.host ?? DEFAULT_HOST })
-  } catch (err) {
-    const e = err as Error & { code?: string }
-    return fail(e.code === 'GH_CONFIG_INVALID' ? e.message : String(e.stack ?? e), 1)
+
+  const { serve } = await import('./serve')
+  const worker = cluster.isWorker ? await workerChannel() : undefined
+  // `--port 0` under workers: the port the primary chose, the same for every worker.
+  const workerPort = worker === undefined ? undefined : process.env[PORT_ENV]
+  const failed = await serve({ configFile, port: workerPort === undefined ? port : Number(workerPort), host: args.values.host ?? DEFAULT_HOST, logLevel, trustProxy: trustProxyOf(args.values['trust-proxy']), worker })
+  if (failed !== undefined) {
+    fail(failed.error, 1)
+    // A worker that cannot start must say so to the primary by exiting, not linger.
+    if (worker !== undefined) process.exit(1)
+    return
   }
-  if (process.env.npm_lifecycle_event !== undefined) exitWithLauncher()
+  if (worker !== undefined) {
+    // The primary owns Ctrl-C: a terminal sends SIGINT to the whole process group, and the
+    // primary then asks each worker to drain (SIGTERM). A worker draining on SIGINT as well
+    // would see that SIGTERM as a second signal and exit at once.
+    process.removeAllListeners('SIGINT')
+    process.on('SIGINT', () => {})
+  } else if (process.env.npm_lifecycle_event !== undefined) exitWithLauncher()
+}
+
+async function workerChannel () {
+  const { WorkerChannel } = await import('../lib/cluster/worker-channel')
+  return new WorkerChannel(Number(process.env[SLOT_ENV] ?? 1), Number(process.env[COUNT_ENV] ?? 1))
 }
 
 /**

@@ -3,6 +3,7 @@ import type { GatewayRoute } from '../lib/config'
 import { forwardPath, hostPattern, routeMethods } from '../lib/http/route-table'
 import { ConfigError, NoServerAvailableError } from '../lib/errors'
 import { isUpgrade } from '../lib/http/upgrade-request'
+import { ROUTE_METHODS } from '../lib/http/methods'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -27,6 +28,10 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
     if (level !== accessLogLevel(level)) routeOptions.logLevel = 'warn'
     else if (level === fastify.log.level) routeOptions.logLevel = undefined
   })
+  // Fastify routes only the methods it knows (the standard ones); the others a route may take
+  // are added, with a body allowed (streamed on as any other). The set is the server's, shared.
+  const known = new Set(fastify.supportedMethods)
+  for (const m of ROUTE_METHODS) if (!known.has(m)) fastify.addHttpMethod(m, { hasBody: true })
   for (const route of fastify.gatehouse.config.routes) {
     const name = route.upstream
     // Under a prefix the host gave (`register(gatehouse, { prefix: '/gw' })`), the route is

@@ -16,12 +16,15 @@ export function createMetrics (upstreams: () => readonly Upstream[], refused: ()
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' })
 
-  const define = (Kind: typeof Counter | typeof Gauge, name: string, help: string, labelNames: string[], samples: Samples) => {
+  // How GET /metrics under workers combines one metric of several workers (prom-client's
+  // AggregatorRegistry): sums by default; a server's state is one verdict for the machine, not a count.
+  const define = (Kind: typeof Counter | typeof Gauge, name: string, help: string, labelNames: string[], samples: Samples, aggregator?: 'max') => {
     new Kind({
       name,
       help,
       labelNames,
       registers: [registry],
+      ...(aggregator !== undefined && { aggregator }),
       collect () {
         // Counters only go up, but these are copies of totals kept elsewhere: reset, then add the total.
         this.reset()
@@ -47,7 +50,7 @@ export function createMetrics (upstreams: () => readonly Upstream[], refused: ()
   })
   define(Gauge, 'gatehouse_upstream_ready_servers', 'Servers of the group that take requests now.', ['upstream'], function * (state) {
     for (const u of state) yield [{ upstream: u.name }, u.ready]
-  })
+  }, 'max')
   define(Counter, 'gatehouse_server_attempts_total', 'Attempts sent to a server.', ['upstream', 'server'], perServer(s => s.attempts))
   define(Counter, 'gatehouse_server_failures_total', 'Attempts to a server that failed: refused, reset or timed out.', ['upstream', 'server'], perServer(s => s.failedAttempts))
   define(Gauge, 'gatehouse_server_inflight', 'Requests in flight to a server (open WebSocket tunnels included).', ['upstream', 'server'], perServer(s => s.inflight))
@@ -55,10 +58,10 @@ export function createMetrics (upstreams: () => readonly Upstream[], refused: ()
   // and reappear, and lose their history at each change): ready is 0/1, and
   // server_state has one series per possible state, each 0 or 1, all present at every scrape.
   define(Gauge, 'gatehouse_server_ready', '1 when the server takes requests; 0 when unhealthy, ejected, on trial, draining or in maint.', ['upstream', 'server'],
-    perServer(s => s.state === 'ready' ? 1 : 0))
+    perServer(s => s.state === 'ready' ? 1 : 0), 'max')
   define(Gauge, 'gatehouse_server_state', `1 for the state the server is in, 0 for the others (${SERVER_STATES.join(', ')}).`, ['upstream', 'server', 'state'], function * (state) {
     for (const u of state) for (const s of u.servers) for (const st of SERVER_STATES) yield [{ upstream: u.name, server: s.id, state: st }, s.state === st ? 1 : 0]
-  })
+  }, 'max')
   // Health transitions and runtime changes, read from their counters at scrape time: the hot
   // path only increments a number, and prom-client sees it when Prometheus asks.
   new Counter({

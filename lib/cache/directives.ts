@@ -1,7 +1,7 @@
 /**
- * Cache-Control as a map of lowercase directive → value (true when it has none), RFC 9111 §5.2.
- * http-cache-semantics parses the same header for its own rules; the gateway needs a few
- * directives of its own (when a stale answer is allowed) that it does not expose.
+ * Cache-Control as a map of lowercase directive → value (true when it has none), RFC 9111 §5.2:
+ * directive names are case-insensitive (§5.2), so `No-CaChE` is `no-cache`. Used for the
+ * response (as the library's rules read it, see lib/cache/library-view.ts) and the request.
  */
 export function cacheControl (value: string | string[] | undefined): Map<string, string | true> {
   const out = new Map<string, string | true>()
@@ -16,8 +16,8 @@ export function cacheControl (value: string | string[] | undefined): Map<string,
 }
 
 /** A delta-seconds directive in milliseconds, 0 when absent or malformed. */
-export function seconds (cc: Map<string, string | true>, name: string): number {
-  const v = cc.get(name)
+export function seconds (cc: Map<string, string | true> | Record<string, string | true>, name: string): number {
+  const v = cc instanceof Map ? cc.get(name) : cc[name]
   if (typeof v !== 'string' || !/^\d+$/.test(v)) return 0
   return Number(v) * 1000
 }

@@ -22,6 +22,8 @@ interface Variants {
   names: string[]
   /** Entries stored under this primary key, so that the record goes with the last one. */
   count: number
+  /** The store's keys of those entries: every variant of one URL, for invalidation (RFC 9111 §4.4). */
+  keys: Set<string>
 }
 
 /**
@@ -38,7 +40,8 @@ export class CacheStore {
     this.lru = new LRUCache<string, CacheEntry>({
       maxSize,
       sizeCalculation: entry => entry.size,
-      dispose: entry => this.forget(entry.primary)
+      // 'set': replaced under the same key, which stays in use.
+      dispose: (entry, key, reason) => this.forget(entry.primary, key, reason !== 'set')
     })
   }
 
@@ -59,10 +62,11 @@ export class CacheStore {
     if (size > this.maxSize) return undefined
     const full: CacheEntry = { ...entry, key, size }
     const v = this.variants.get(entry.primary)
-    if (v === undefined) this.variants.set(entry.primary, { names, count: 1 })
+    if (v === undefined) this.variants.set(entry.primary, { names, count: 1, keys: new Set([key]) })
     else {
       v.names = names
       v.count++
+      v.keys.add(key)
     }
     this.lru.set(full.key, full)
     return full
@@ -81,6 +85,15 @@ export class CacheStore {
     this.lru.delete(key)
   }
 
+  /** Drops every variant stored for one primary key (RFC 9111 §4.4); how many went. */
+  invalidate (primary: string): number {
+    const v = this.variants.get(primary)
+    if (v === undefined) return 0
+    const keys = [...v.keys]
+    for (const key of keys) this.lru.delete(key)
+    return keys.length
+  }
+
   /** Drops every entry that `match` names (all their variants); returns how many. */
   purge (match: PurgeMatch): number {
     const keys: string[] = []
@@ -97,9 +110,11 @@ export class CacheStore {
     return this.lru.size
   }
 
-  private forget (primary: string): void {
+  private forget (primary: string, key: string, gone: boolean): void {
     const v = this.variants.get(primary)
-    if (v !== undefined && --v.count <= 0) this.variants.delete(primary)
+    if (v === undefined) return
+    if (gone) v.keys.delete(key)
+    if (--v.count <= 0) this.variants.delete(primary)
   }
 }
 

@@ -54,6 +54,8 @@ export const DEFAULT_ADMIN_HOSTS: string[] = []
 /** How long a dashboard login lasts: a working day, then the token again. */
 export const DEFAULT_ADMIN_SESSION_TTL = 12 * 60 * 60 * 1000
 export const DEFAULT_WATCH = false
+/** One process, as before workers existed: the command behaves as a plain Fastify server. */
+export const DEFAULT_WORKERS = 1
 // Server-level limits, what a hostile or stalled client may hold, each as nginx or HAProxy sets it unless said otherwise.
 export const MAX_TIMER_MS = 2 ** 31 - 1
 export const DEFAULT_LIMITS = {
@@ -105,6 +107,19 @@ export const DEFAULT_COMPRESS = {
 export const BROTLI_QUALITY = 4
 export const BROTLI_WINDOW_BITS = 19
 export const GZIP_LEVEL = 6
+// Servers from DNS. nginx's `resolver valid=` overrides the TTL, HAProxy's `hold valid` is 10 s;
+// 30 s bounds how long a changed record may go unseen when its TTL is long.
+export const DEFAULT_RESOLVE = false
+export const DEFAULT_RESOLVE_INTERVAL = 30_000
+/** A TTL of 0 or 1 s is re-asked at most this often: HAProxy's `timeout resolve` default is 1 s. */
+export const MIN_RESOLVE_INTERVAL = 1_000
+/** How soon a failed lookup is tried again (the last good addresses serve meanwhile), when resolveInterval is longer. */
+export const DNS_RETRY_INTERVAL = 5_000
+/** How long one query waits for an answer, and how many times it is sent (node:dns Resolver's timeout and tries). */
+export const DNS_QUERY_TIMEOUT = 2_000
+export const DNS_QUERY_TRIES = 2
+/** `dns.servers`: none, the system's resolver (the servers of /etc/resolv.conf, and /etc/hosts). */
+export const DEFAULT_DNS_SERVERS: string[] = []
 // TLS. TLS 1.0 and 1.1 are deprecated by RFC 8996; Node's own floor is 1.2 too.
 export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2' as const
 export const DEFAULT_REJECT_UNAUTHORIZED = true

@@ -22,8 +22,10 @@ export function exportConfig (config: NormalizedConfig, upstreams: readonly Upst
     drainTimeout: config.drainTimeout,
     handleSignals: config.handleSignals,
     watch: config.watch,
+    workers: config.workers,
     limits: { ...config.limits },
     listen: exportListen(config.listen),
+    dns: { servers: [...config.dns.servers] },
     ...exportFilterLevel(config.written.top),
     // Top-level `false` normalizes to undefined, the same as leaving the key out.
     ...(config.cache !== undefined && { cache: structuredClone(config.cache) }),
@@ -45,7 +47,7 @@ function exportUpstream (u: UpstreamOptions): UpstreamConfig {
   return {
     balance: u.balance,
     ...(u.hashKey !== undefined && { hashKey: u.hashKey }),
-    servers: u.servers.map(s => ({ url: s.url, id: s.id, weight: s.weight, backup: s.backup, ...(s.slowStart !== undefined && { slowStart: s.slowStart }) })),
+    servers: u.servers.map(s => ({ url: s.url, id: s.id, weight: s.weight, backup: s.backup, ...(s.slowStart !== undefined && { slowStart: s.slowStart }), ...(s.resolve === true && { resolve: true }) })),
     timeouts: { ...u.timeouts, queue: u.queueTimeout, tunnelIdle: u.tunnelIdleTimeout },
     preserveHost: u.preserveHost,
     connections: u.connections,
@@ -59,7 +61,10 @@ function exportUpstream (u: UpstreamOptions): UpstreamConfig {
     ...(u.cache !== undefined && { cache: structuredClone(u.cache) }),
     ...(u.compress !== undefined && { compress: structuredClone(u.compress) }),
     // The files' paths, not their PEM text: the client key's content stays out of the answer.
-    ...(u.tls !== undefined && { tls: withoutUndefined({ ...u.tlsFiles, servername: u.tls.servername, rejectUnauthorized: u.tls.rejectUnauthorized }) })
+    ...(u.tls !== undefined && { tls: withoutUndefined({ ...u.tlsFiles, servername: u.tls.servername, rejectUnauthorized: u.tls.rejectUnauthorized }) }),
+    ...(u.proxyProtocol !== undefined && { proxyProtocol: u.proxyProtocol }),
+    resolve: u.resolve,
+    resolveInterval: u.resolveInterval
   }
 }
 
@@ -106,6 +111,7 @@ function exportListen (l: ListenOptions): ListenConfig {
   return {
     http2: l.http2,
     ...(l.redirectHttp !== undefined && { redirectHttp: l.redirectHttp }),
+    ...(l.proxyProtocol !== undefined && { proxyProtocol: { from: [...l.proxyProtocol.from] } }),
     ...(l.tls !== undefined && {
       tls: {
         cert: l.tls.certFile,

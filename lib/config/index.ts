@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { ConfigSchema, type GatehouseConfig } from './schema'
 import type { LimitsOptions, NormalizedConfig, UpstreamOptions } from './types'
-import { DEFAULT_DRAIN_TIMEOUT, DEFAULT_WATCH, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './defaults'
+import { DEFAULT_DRAIN_TIMEOUT, DEFAULT_WATCH, DEFAULT_WORKERS, DEFAULT_LIMITS, DEFAULT_RATE_LIMIT, DEFAULT_RETRY_BODY_LIMIT } from './defaults'
 import { formatAjvErrors, jsonErrorAt } from './format'
 import { normalizeRoutes, unknownUpstream } from './normalize/routes'
 import { normalizeDefaults } from './normalize/filters'
@@ -14,6 +14,7 @@ import { normalizeUpstream } from './normalize/upstream'
 import { normalizeCache } from './normalize/cache'
 import { normalizeCompress } from './normalize/compress'
 import { normalizeListen, normalizeUpstreamTls, upstreamTlsFiles } from './normalize/tls'
+import { normalizeDns } from './normalize/dns'
 import { ms, timerMs } from './values'
 import { ConfigError } from '../errors'
 
@@ -55,6 +56,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const cache = normalizeCache(config.cache, problems)
   const compress = normalizeCompress(config.compress, problems)
   const admin = normalizeAdmin(config.admin, opts.env ?? process.env, problems)
+  const dns = normalizeDns(config.dns, problems)
   if (problems.length > 0) throw new ConfigError(problems.join('\n  '))
 
   const globalLimit = config.rateLimit
@@ -80,6 +82,8 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     cache,
     compress,
     listen,
+    workers: config.workers ?? DEFAULT_WORKERS,
+    dns,
     baseDir,
     written: writtenFilters(config)
   }

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { BALANCER_NAMES } from '../upstreams/balancers/names'
-import { HTTP_METHODS } from '../http/methods'
+import { ROUTE_METHODS } from '../http/methods'
 import { DURATION_PATTERN } from './duration'
 import { SIZE_PATTERN } from './size'
 
@@ -51,7 +51,8 @@ export const ServerSchema = Closed({
   id: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._:@\\[\\]-]+$' })),
   weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   backup: Type.Optional(Type.Boolean()),
-  slowStart: Type.Optional(Duration)
+  slowStart: Type.Optional(Duration),
+  resolve: Type.Optional(Type.Boolean({ description: 'true: one server per A/AAAA record of the url\'s host name, re-resolved' }))
 })
 
 export const HealthCheckSchema = Closed({
@@ -111,7 +112,10 @@ export const UpstreamSchema = Closed({
   sticky: Type.Optional(StickySchema),
   cache: Type.Optional(CacheRuleSchema),
   compress: Type.Optional(CompressSchema),
-  tls: Type.Optional(UpstreamTlsSchema)
+  tls: Type.Optional(UpstreamTlsSchema),
+  proxyProtocol: Type.Optional(StringEnum(['v1', 'v2'], 'the PROXY protocol version sent to the servers: "v1" or "v2"')),
+  resolve: Type.Optional(Type.Boolean()),
+  resolveInterval: Type.Optional(Duration)
 })
 
 const RateLimitKey = Type.String({ pattern: '^(ip|header:[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+)$', description: '"ip" or "header:NAME"' })
@@ -147,7 +151,7 @@ export const LimitsSchema = Closed({
 export const FiltersSchema = Closed({
   allow: Type.Optional(Type.Array(Type.String())),
   deny: Type.Optional(Type.Array(Type.String())),
-  methods: Type.Optional(Type.Array(StringEnum([...HTTP_METHODS]), { minItems: 1, uniqueItems: true })),
+  methods: Type.Optional(Type.Array(StringEnum([...ROUTE_METHODS]), { minItems: 1, uniqueItems: true })),
   maxBodySize: Type.Optional(Type.Union([Type.Literal(false), Size])),
   requireHeaders: Type.Optional(Type.Record(Type.String(), Type.Boolean())),
   basicAuth: Type.Optional(Type.Union([Type.Literal(false), Closed({
@@ -183,14 +187,18 @@ export const ListenSchema = Closed({
     minVersion: Type.Optional(StringEnum(['TLSv1.2', 'TLSv1.3']))
   })),
   http2: Type.Optional(Type.Boolean()),
-  redirectHttp: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 }))
+  redirectHttp: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  // Addresses are checked in lib/config/normalize/tls.ts, which names the entry that is not one.
+  proxyProtocol: Type.Optional(Closed({
+    from: Type.Array(Type.String(), { minItems: 1, description: 'the addresses and CIDRs of the balancers that send the PROXY protocol' })
+  }))
 })
 
 export const RouteSchema = Closed({
   match: Closed({
     path: Type.String({ pattern: '^/' }),
     host: Type.Optional(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$', description: 'a host name, or one with a leading wildcard such as "*.example.com"' })),
-    methods: Type.Optional(Type.Array(StringEnum([...HTTP_METHODS]), { minItems: 1, uniqueItems: true }))
+    methods: Type.Optional(Type.Array(StringEnum([...ROUTE_METHODS]), { minItems: 1, uniqueItems: true }))
   }),
   // Required unless the route is a redirect (lib/config/normalize/routes.ts says which is missing).
   upstream: Type.Optional(Type.String({ minLength: 1 })),
@@ -230,7 +238,14 @@ export const ConfigSchema = Closed({
   cache: Type.Optional(CacheSchema),
   compress: Type.Optional(CompressSchema),
   watch: Type.Optional(Type.Boolean()),
-  listen: Type.Optional(ListenSchema)
+  listen: Type.Optional(ListenSchema),
+  // Processes serving the port under the gatehouse command: a count, or "auto" for one per core.
+  workers: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1024 }), Type.Literal('auto')])),
+  // Entries are checked in lib/config/normalize/dns.ts, which names the one that is no address.
+  dns: Type.Optional(Closed({
+    // Empty: the system's resolver, as when left out.
+    servers: Type.Optional(Type.Array(Type.String(), { description: 'DNS servers as "address" or "address:port" ("[v6]:port")' }))
+  }))
 })
 
 /** The config as a user writes it: every default may be left out. */

@@ -14,6 +14,13 @@ export interface ServerOptions {
   backup: boolean
   /** The server's own `slowStart` in ms; undefined: the group's applies. */
   slowStart?: number
+  /**
+   * For a server made from a DNS record (servers[].resolve): the name the URL gave, which is
+   * its Host (where the backend's own is sent) and its TLS server name; `origin` is the address.
+   */
+  hostname?: string
+  /** `resolve` (the server's, else its group's) on a server whose url names a host: it stands for one server per address. */
+  resolve?: true
 }
 
 export interface HealthCheckOptions {
@@ -65,6 +72,12 @@ export interface UpstreamOptions {
    * PEM text only, and GET /config gives back paths (and never the client key's content).
    */
   tlsFiles?: { ca?: string, cert?: string, key?: string }
+  /** `proxyProtocol`: the PROXY protocol header sent first on every connection to the servers; undefined: none. */
+  proxyProtocol?: 'v1' | 'v2'
+  /** `resolve`: servers named by a host name stand for one server per A/AAAA record (a server's own `resolve` wins). */
+  resolve: boolean
+  /** `resolveInterval` in ms: the longest a name's addresses are kept before it is asked again (its TTL when shorter). */
+  resolveInterval: number
 }
 
 /** A rate limit as a route applies it: named apart from @fastify/rate-limit's RateLimitOptions. */
@@ -141,6 +154,10 @@ export interface NormalizedConfig {
   /** Response compression, when on at the top level (routes and upstreams may turn it on too). */
   compress?: CompressRule
   listen: ListenOptions
+  /** Worker processes of the gatehouse command (lib/cluster/): a count or "auto", as written. */
+  workers: number | 'auto'
+  /** `dns.servers`: the DNS servers names are resolved with; empty: the system's resolver. */
+  dns: { servers: string[] }
   /** The directory relative paths in the config (certificates) are read from: the config file's. */
   baseDir: string
   /** The filters and header rules of each level as written (see WrittenFilters). */
@@ -230,6 +247,8 @@ export interface ListenOptions {
   http2: boolean
   /** The plain-HTTP port that redirects to https (0: any free port, for tests). */
   redirectHttp?: number
+  /** `listen.proxyProtocol`: the peers whose connections start with a PROXY protocol header; undefined: none do. */
+  proxyProtocol?: { from: string[] }
 }
 
 /** What undici's connect and tls.connect take, as read from the upstream's `tls` files. */

@@ -1,8 +1,8 @@
 import type { GatewayRoute } from '../config'
-import { HTTP_METHODS } from './methods'
+import { ROUTE_METHODS } from './methods'
 
 export function routeMethods (route: GatewayRoute): string[] {
-  return route.methods ?? [...HTTP_METHODS]
+  return route.methods ?? [...ROUTE_METHODS]
 }
 
 /**

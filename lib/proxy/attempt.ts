@@ -2,6 +2,7 @@ import type { Backend } from '../upstreams/backend'
 import type { KeySource } from '../upstreams/hash-key'
 import type { Upstream } from '../upstreams/upstream'
 import type { ClientSignal } from './client-signal'
+import { clientConnectionOf, type ClientConnection } from './client-connection'
 import { gatewayError, neverSent } from './attempt-failure'
 import { NoServerAvailableError } from '../errors'
 import { QUEUE_TIMEOUT_CODE } from './origin-pools'
@@ -47,6 +48,11 @@ export class Attempt implements ClientSignal {
   aborted = false
   /** The one listener of the backend request in progress (queued, or in undici). */
   private onAbort: (() => void) | null = null
+
+  /** The client's connection: what backend connections that carry its address are bound to. */
+  get client (): ClientConnection | undefined {
+    return clientConnectionOf(this.source)
+  }
 
   /** Servers this request failed on, in order. */
   get tried (): readonly Backend[] {

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici'
+import type { ClientConnection } from './client-connection'
 
 /**
  * Whether the client of a forwarded request is still there, in the shape undici takes as a
@@ -9,6 +10,9 @@ import type { Dispatcher } from 'undici'
  */
 export interface ClientSignal {
   readonly aborted: boolean
+  /** The client's connection, for backend connections that must be its own (the PROXY protocol). */
+  readonly client?: ClientConnection
+
   on (event: 'abort', listener: () => void): unknown
   once (event: 'abort', listener: () => void): unknown
   removeListener (event: 'abort', listener: () => void): unknown

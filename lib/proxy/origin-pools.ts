@@ -5,6 +5,9 @@ import { applyTarget } from './upstream-target'
 import { carriedPoolKey } from './pool-key'
 import { Admission } from './admission'
 import { applySignal, CLIENT_GONE_CODE } from './client-signal'
+import { ClientBoundPools } from './client-bound-pools'
+import { proxyProtocolConnector, type ProxyProtocolVersion } from './proxy-protocol-connect'
+import { applyInterim } from './interim'
 
 export interface PoolOptions {
   /** The scheme://host:port the pool connects to. */
@@ -15,6 +18,10 @@ export interface PoolOptions {
   queueTimeout: number
   /** TLS to an https:// origin (the upstream's `tls`); part of the pool's key (lib/proxy/pool-key.ts). */
   tls?: UpstreamTls
+  /** The PROXY protocol header every connection starts with; its connections are then each one client's (lib/proxy/client-bound-pools.ts). */
+  proxyProtocol?: ProxyProtocolVersion
+  /** The name `origin`'s address was resolved from (servers from DNS): the TLS server name, and the Host where the backend's own is sent. */
+  hostname?: string
 }
 
 interface Entry {
@@ -38,6 +45,7 @@ type Callback = (err: Error | null, data: Dispatcher.ResponseData) => void
  */
 export class OriginPools implements Pick<Dispatcher, 'request'> {
   private readonly pools = new Map<string, Entry>()
+  private readonly bound = new ClientBoundPools()
 
   /** undici's request(), which reply-from calls with the origin that getUpstream chose; the promise form for completeness. */
   request (opts: RequestOptions): Promise<Dispatcher.ResponseData>
@@ -47,13 +55,15 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       return new Promise((resolve, reject) => this.request(opts, (err, data) => err === null ? resolve(data) : reject(err)))
     }
     applyTarget(opts)
-    const entry = this.pools.get(carriedPoolKey(opts.headers, String(opts.origin)))
+    const key = carriedPoolKey(opts.headers, String(opts.origin))
+    const entry = this.pools.get(key)
     if (entry === undefined) {
       // Only a backend that a reload removed between selection and dispatch gets here; nothing was sent.
       process.nextTick(fail, cb, Object.assign(new Error('no connection pool for origin'), { code: 'ECONNREFUSED' }))
       return
     }
-    this.dispatch(entry, opts, cb)
+    if (entry.options.hostname !== undefined) nameHost(opts, entry.options)
+    this.dispatch(key, entry, opts, cb)
   }
 
   /**
@@ -61,7 +71,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
    * is held from dispatch until the response body ends or fails, which is when undici's
    * connection is free again.
    */
-  private dispatch (entry: Entry, opts: RequestOptions, cb: Callback): void {
+  private dispatch (key: string, entry: Entry, opts: RequestOptions, cb: Callback): void {
     if (opts.method === 'HEAD') {
       // undici closes the connection after every HEAD (in case a server sends a body anyway;
       // client-h1.js sets socket[kReset]) unless the request says reset: false. HEAD answers
@@ -70,10 +80,20 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
     }
     const admission = entry.admission
     const signal = applySignal(opts)
+    applyInterim(opts)
     if (signal?.aborted === true) {
       // The client left before a slot was even asked for: nothing is sent.
       process.nextTick(fail, cb, clientGone())
       return
+    }
+    let pool = entry.pool
+    if (entry.options.proxyProtocol !== undefined && signal?.client !== undefined) {
+      const own = this.bound.pool(key, entry.options, signal.client)
+      if (own === undefined) {
+        process.nextTick(fail, cb, clientGone())
+        return
+      }
+      pool = own
     }
     const waiter = admission.admit(() => {
       let held = true
@@ -83,7 +103,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
           admission.release()
         }
       }
-      entry.pool.request(opts, (err, data) => {
+      pool.request(opts, (err, data) => {
         if (err !== null) release()
         else data.body.on('close', release)
         cb(err, data)
@@ -119,6 +139,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
         // Waiting requests were never sent: they fail as queue timeouts and may go to another server.
         entry.admission.abandon()
         entry.pool.close().catch(() => {})
+        this.bound.retire(key)
       }
     }
     for (const [key, options] of wanted) {
@@ -132,6 +153,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
         entry.pool = this.create(options)
         entry.options = options
         old.close().catch(() => {})
+        this.bound.retire(key)
       } else {
         entry.options = options
       }
@@ -150,13 +172,24 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
     const pools = entries.map(e => e.pool)
     this.pools.clear()
     for (const e of entries) e.admission.abandon()
-    await Promise.all(pools.map(p => p.destroy().catch(() => {})))
+    await Promise.all([...pools.map(p => p.destroy().catch(() => {})), this.bound.close()])
   }
 
   private create (options: PoolOptions): Pool {
+    if (options.proxyProtocol !== undefined) {
+      // Used only by a request with no client connection to speak for: the gateway speaks for itself.
+      return new Pool(options.origin, {
+        connections: options.connections,
+        connect: proxyProtocolConnector({ version: options.proxyProtocol, client: undefined, connectTimeout: options.connectTimeout, tls: options.tls, hostname: options.hostname }),
+        pipelining: 1
+      })
+    }
+    const tls = tlsConnectOptions(options.tls)
+    // A server resolved from a name is reached at its address and verified against the name.
+    if (options.hostname !== undefined && tls.servername === undefined) tls.servername = options.hostname
     return new Pool(options.origin, {
       connections: options.connections,
-      connect: { timeout: options.connectTimeout, ...tlsConnectOptions(options.tls) },
+      connect: { timeout: options.connectTimeout, ...tls },
       pipelining: 1
     })
   }
@@ -169,8 +202,25 @@ export function mergePoolOptions (a: PoolOptions, b: PoolOptions): PoolOptions {
     connections: Math.max(a.connections, b.connections),
     connectTimeout: Math.min(a.connectTimeout, b.connectTimeout),
     queueTimeout: Math.min(a.queueTimeout, b.queueTimeout),
-    // One key, one setting: the TLS settings are part of the key.
-    tls: a.tls
+    // One key, one setting: the TLS settings, the PROXY protocol and the resolved name are part of the key.
+    tls: a.tls,
+    proxyProtocol: a.proxyProtocol,
+    hostname: a.hostname
+  }
+}
+
+/**
+ * A server resolved from a name gets the name as its Host where the backend's own would be
+ * sent (preserveHost false): the address undici would write names no virtual host.
+ */
+function nameHost (opts: RequestOptions, options: PoolOptions): void {
+  const headers = opts.headers as Record<string, unknown> | null | undefined
+  if (headers === null || headers === undefined || Array.isArray(headers)) return
+  const origin = new URL(options.origin)
+  const host = headers.host
+  if (host === undefined || host === origin.host) {
+    const port = origin.port === '' ? '' : `:${origin.port}`
+    headers.host = `${String(options.hostname)}${port}`
   }
 }
 

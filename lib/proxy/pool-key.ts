@@ -8,11 +8,21 @@ import type { UpstreamTls } from '../config/types'
  * a client certificate per tenant) needs a pool per setting, as nginx keys its upstream SSL
  * sessions and Envoy its clusters' transport sockets. Groups with the same settings share one.
  */
-export function poolKey (origin: string, tls: UpstreamTls | undefined): string {
-  if (tls === undefined || !origin.startsWith('https:')) return origin
+export function poolKey (origin: string, tls: UpstreamTls | undefined, conn: PoolConnectKey = {}): string {
+  // A connection that starts with a PROXY header, or one made to an address resolved from a
+  // name (whose TLS name and Host are that name), is no connection for a server without them.
+  const suffix = (conn.proxyProtocol === undefined ? '' : `+proxy-${conn.proxyProtocol}`) + (conn.hostname === undefined ? '' : `+name-${conn.hostname}`)
+  if (tls === undefined || !origin.startsWith('https:')) return origin + suffix
   // A digest, not the settings themselves: they hold PEM text, a client key among it.
   const digest = createHash('sha256').update(JSON.stringify([tls.servername, tls.rejectUnauthorized, tls.ca, tls.cert, tls.key])).digest('base64url')
-  return `${origin}#${digest.slice(0, 22)}`
+  return `${origin}#${digest.slice(0, 22)}${suffix}`
+}
+
+/** What besides the origin and TLS settings makes a connection one server's and not another's. */
+export interface PoolConnectKey {
+  proxyProtocol?: 'v1' | 'v2'
+  /** The host name the origin's address was resolved from (servers from DNS). */
+  hostname?: string
 }
 
 /**

@@ -134,6 +134,18 @@ export class BackendSet {
     return true
   }
 
+  /**
+   * Another process serving the same machine ejected the server until `until` (a Date.now()
+   * time): out here too, within this set's own ejection limit. True when it took effect.
+   */
+  ejectUntil (backend: Backend, until: number, now: number): boolean {
+    if (backend.ejectedUntil > now || until <= now || !this.mayEject(backend, now)) return false
+    backend.failures = []
+    backend.ejectedUntil = until
+    this.markChanged()
+    return true
+  }
+
   /** An attempt got a response: a trial after ejection succeeded, so the server is back for good, through its slow start. */
   recordSuccess (backend: Backend): void {
     if (backend.trialInFlight || backend.ejectedUntil !== 0) {

@@ -21,6 +21,10 @@ export class Backend {
   readonly origin: string
   /** The connection pool its requests go to (lib/proxy/pool-key.ts): the origin, and its group's TLS settings. */
   poolKey: string
+  /** The host name its address was resolved from (servers from DNS): its Host and TLS name; undefined for a server named by its URL. */
+  readonly hostname: string | undefined
+  /** The PROXY protocol header its connections start with (its group's `proxyProtocol`), health checks' included. */
+  proxyProtocol: 'v1' | 'v2' | undefined = undefined
   weight: number
   backup: boolean
   /** Slow start in ms (the server's own, else its group's); 0 is off. */
@@ -59,6 +63,7 @@ export class Backend {
     this.url = options.url
     this.origin = options.origin
     this.poolKey = options.origin
+    this.hostname = options.hostname
     this.weight = options.weight
     this.backup = options.backup
   }

@@ -15,7 +15,8 @@ export interface ReloadSummary {
 /**
  * Every upstream group and the connection pools behind them. A reload goes through here:
  * groups and servers that did not change keep their objects, and so their state.
- * Emits 'update' (upstreams: Upstream[]) after every change so that health checks can follow.
+ * Emits 'update' (upstreams: Upstream[]) after every change so that health checks can follow,
+ * and 'ejected' (upstream, backend) when passive checks eject a server.
  */
 export class UpstreamRegistry extends EventEmitter {
   private readonly groups = new Map<string, Upstream>()
@@ -23,8 +24,15 @@ export class UpstreamRegistry extends EventEmitter {
 
   constructor (config: NormalizedConfig, private readonly random?: () => number) {
     super()
-    for (const [name, options] of config.upstreams) this.groups.set(name, new Upstream(options, random))
+    for (const [name, options] of config.upstreams) this.groups.set(name, this.create(options))
     this.pools.sync(this.wantedPools())
+  }
+
+  /** Emits 'ejected' (upstream, backend) when passive checks eject a server of any group. */
+  private create (options: UpstreamOptions): Upstream {
+    const upstream = new Upstream(options, this.random)
+    upstream.onEjected = backend => this.emit('ejected', upstream, backend)
+    return upstream
   }
 
   get (name: string): Upstream | undefined {
@@ -47,7 +55,7 @@ export class UpstreamRegistry extends EventEmitter {
     for (const [name, options] of config.upstreams) {
       const existing = this.groups.get(name)
       if (existing === undefined) {
-        this.groups.set(name, new Upstream(options, this.random))
+        this.groups.set(name, this.create(options))
         summary.added.push(name)
         continue
       }
@@ -92,11 +100,11 @@ export class UpstreamRegistry extends EventEmitter {
   private wantedPools (): Map<string, PoolOptions> {
     const wanted = new Map<string, PoolOptions>()
     for (const upstream of this.groups.values()) {
-      const { connections, queueTimeout, tls } = upstream.options
+      const { connections, queueTimeout, tls, proxyProtocol } = upstream.options
       const connectTimeout = upstream.options.timeouts.connect
-      // Keyed as the servers' requests are sent (Backend.poolKey): by origin and TLS settings.
+      // Keyed as the servers' requests are sent (Backend.poolKey): by origin, TLS settings, PROXY protocol and resolved name.
       for (const b of upstream.backends.all()) {
-        const mine: PoolOptions = { origin: b.origin, connections, connectTimeout, queueTimeout, tls }
+        const mine: PoolOptions = { origin: b.origin, connections, connectTimeout, queueTimeout, tls, proxyProtocol, hostname: b.hostname }
         const prev = wanted.get(b.poolKey)
         wanted.set(b.poolKey, prev === undefined ? mine : mergePoolOptions(prev, mine))
       }

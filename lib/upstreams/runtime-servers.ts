@@ -63,7 +63,7 @@ export class RuntimeServers extends EventEmitter<{ change: [RuntimeChange], rese
   add (name: string, body: unknown, by: string): Backend {
     const upstream = this.group(name)
     if (!validateServer(body)) throw new AdminBadRequestError(bodyErrors(validateServer.errors, body))
-    const server = serverOptions(body as ServerConfig)
+    const server = serverOptions(body as ServerConfig, upstream.options.resolve)
     if (upstream.backends.get(server.id) !== undefined) throw new ServerExistsError(name, server.id)
     this.registry.setServers(name, [...upstream.options.servers, server])
     const backend = upstream.backends.get(server.id) as Backend

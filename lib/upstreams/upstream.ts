@@ -2,7 +2,7 @@ import type { Backend } from './backend'
 import { BackendSet } from './backend-set'
 import { createBalancer } from './balancers'
 import type { Balancer, PickContext } from './balancers'
-import type { UpstreamOptions } from '../config'
+import type { ServerOptions, UpstreamOptions } from '../config'
 import { compileHashKey, type KeyExtractor, type KeySource } from './hash-key'
 import { RetryBudget } from '../proxy/retry-budget'
 import type { RefusalReason } from '../filters/refusal'
@@ -40,14 +40,22 @@ export class Upstream {
   readonly latency = new LatencyHistogram()
   /** Health-check verdict changes, by the state entered. */
   readonly healthTransitions = { healthy: 0, unhealthy: 0 }
+  /** Called when passive checks eject a server here (under workers: the others eject it too). */
+  onEjected: ((backend: Backend) => void) | undefined
   // Reused for every pick: selection is synchronous, so one object serves all requests.
   private readonly ctx: PickContext = {}
+  /**
+   * The servers each server named for DNS (`resolve`) stands for, by its id: one per address,
+   * kept by lib/upstreams/dns-servers.ts. Until a name's first lookup succeeds the server
+   * stands for itself (undici looks the name up per connection, as without `resolve`).
+   */
+  readonly resolved = new Map<string, ServerOptions[]>()
 
   /** `random` and `clock` are Math.random and Date.now unless a test gives fake ones. */
   constructor (options: UpstreamOptions, private readonly random?: () => number, clock?: () => number) {
     this.name = options.name
     this.options = options
-    this.backends = new BackendSet(options.servers, options, clock)
+    this.backends = new BackendSet(this.expand(options.servers), options, clock)
     this.keyPools()
     this.budget = new RetryBudget(options.retryBudget)
     this.balancer = createBalancer(options.balance, this.backends.all(), { random })
@@ -80,7 +88,9 @@ export class Upstream {
   /** A failed attempt (refused, reset, timed out): counted, and passive ejection applied. True when it ejected the server. */
   attemptFailed (backend: Backend, now: number): boolean {
     backend.failedAttempts++
-    return this.backends.recordFailure(backend, now)
+    const ejected = this.backends.recordFailure(backend, now)
+    if (ejected) this.onEjected?.(backend)
+    return ejected
   }
 
   /**
@@ -96,7 +106,7 @@ export class Upstream {
   /** Applies a reloaded config for this group, keeping the state of unchanged servers. */
   update (options: UpstreamOptions): { added: Backend[], removed: Backend[] } {
     this.options = options
-    const diff = this.backends.update(options.servers, options)
+    const diff = this.backends.update(this.expand(options.servers), options)
     this.keyPools()
     this.budget.ratio = options.retryBudget
     // Rebuilt on every update: a ring or a weight table is only right for the list it was built from.
@@ -105,9 +115,18 @@ export class Upstream {
     return diff
   }
 
+  /** The servers as the balancer sees them: each one named for DNS replaced by its addresses. */
+  private expand (servers: readonly ServerOptions[]): readonly ServerOptions[] {
+    if (!servers.some(s => s.resolve === true)) return servers
+    return servers.flatMap(s => s.resolve === true ? this.resolved.get(s.id) ?? [s] : [s])
+  }
+
   /** Each server's pool, by its origin and this group's TLS settings (a reload may change them). */
   private keyPools (): void {
-    for (const b of this.backends.all()) b.poolKey = poolKey(b.origin, this.options.tls)
+    for (const b of this.backends.all()) {
+      b.poolKey = poolKey(b.origin, this.options.tls, { proxyProtocol: this.options.proxyProtocol, hostname: b.hostname })
+      b.proxyProtocol = this.options.proxyProtocol
+    }
   }
 }
 

@@ -26,6 +26,8 @@ const accessLine: HookFactory<'onResponse'> = (route, { fastify }) => {
     if (infoEnabled(fastify.log as { isLevelEnabled?: (level: string) => boolean })) {
       fastify.log.info({
         reqId: request.id,
+        // The client, as nginx's $remote_addr leads its access line: the PROXY protocol's where a balancer sent one.
+        remoteAddress: request.ip,
         upstream: route.upstream,
         server: request.backend?.id,
         status: reply.statusCode,

@@ -16,6 +16,8 @@ import upstreams from '../../routes/admin/upstreams'
 import metrics from '../../routes/admin/metrics'
 import cacheRoutes from '../../routes/admin/cache'
 import { addCacheMetrics } from '../../lib/cache/cache-metrics'
+import workersRoute from '../../routes/admin/workers'
+import { PURGE_TOPIC } from '../../lib/cluster/messages'
 
 export type { AdminOptions }
 
@@ -39,6 +41,7 @@ const LOGIN = new Set(['/', '/login', '/logout'])
  *   DELETE /cache   purge the response cache by url or prefix (when a route caches)
  *   POST, PATCH, DELETE /upstreams/NAME/servers[/ID]   runtime changes (routes/admin/servers.ts)
  *   GET /config     the effective config, secrets redacted
+ *   GET /workers    under `gatehouse --workers N`: every worker (routes/admin/workers.ts)
  *   GET /, /events  the dashboard and its server-sent events
  * Guarded in order: Host check (DNS rebinding), then the token (failed attempts limited per
  * address, lib/admin/failed-logins.ts) or a dashboard session (lib/admin/sessions.ts), then read-only.
@@ -105,14 +108,16 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
 
   await app.register(health, { draining: () => draining })
   await app.register(upstreams, { gatehouse: fastify.gatehouse })
-  await app.register(metrics, { registry })
+  const worker = fastify.gatehouseWorker
+  await app.register(metrics, { registry, ...(worker !== undefined && { others: () => worker.othersCollected() }) })
   const cache = fastify.gatehouse.cache
   if (cache !== undefined) {
     addCacheMetrics(registry, cache)
-    await app.register(cacheRoutes, { cache })
+    await app.register(cacheRoutes, { cache, ...(worker !== undefined && { onPurge: (target: string, prefix: boolean) => worker.broadcast(PURGE_TOPIC, { target, prefix }) }) })
   }
   await app.register(servers, { gatehouse: fastify.gatehouse })
   await app.register(config, { gatehouse: fastify.gatehouse })
+  if (fastify.gatehouseWorker !== undefined) await app.register(workersRoute, { channel: fastify.gatehouseWorker })
   await app.register(dashboard, { gatehouse: fastify.gatehouse, token: opts.token, sessions, failures })
 
   fastify.addHook('onReady', async () => {

@@ -7,10 +7,13 @@ import { cacheMaxSize, routeCache } from '../../lib/config/normalize/cache'
 import { ResponseCache } from '../../lib/cache/response-cache'
 import type { CacheEntry } from '../../lib/cache/store'
 import { primaryKey } from '../../lib/cache/key'
+import { invalidatedKeys, isUnsafe } from '../../lib/cache/invalidation'
+import { singleRange } from '../../lib/cache/range'
 import { Capture } from '../../lib/cache/capture'
 import type { CacheResult } from '../../lib/cache/stats'
 import { notModified, notModifiedHeaders } from '../../lib/cache/conditional'
-import { evaluate, flatten, policyRequest, servedHeaders, staleAllowed, worthStoring, type Headers, type PolicyRequest } from '../../lib/cache/policy'
+import { evaluate, flatten, policyRequest, revalidated, servedHeaders, staleAllowed, worthStoring, type Headers, type PolicyRequest } from '../../lib/cache/policy'
+import { OWN_TARGETED_FIELD } from '../../lib/cache/targeted'
 import { withoutHopByHop } from '../../lib/http/forward-headers'
 import { isUpgrade } from '../../lib/http/upgrade-request'
 import type { ProxyTap } from '../proxy/forward'
@@ -51,10 +54,13 @@ async function cache (fastify: FastifyInstance) {
   const lookup = (name: string, settings: CacheSettings): preHandlerAsyncHookHandler => async function cacheLookup (request, reply) {
     const upstream = fastify.gatehouse.registry.get(name)
     if (upstream === undefined) return
-    // Only GET and HEAD (RFC 9111 §2); no ranges (partial responses are not stored, §3.4).
-    if ((request.method !== 'GET' && request.method !== 'HEAD') || isUpgrade(request.raw) || request.headers.range !== undefined) {
+    // Only GET and HEAD (RFC 9111 §2). A Range is answered from a stored complete response
+    // (below), never stored itself (§3.4); with If-Range, or on HEAD, it goes on untouched.
+    const range = request.headers.range
+    if ((request.method !== 'GET' && request.method !== 'HEAD') || isUpgrade(request.raw) || (range !== undefined && (request.method !== 'GET' || request.headers['if-range'] !== undefined))) {
       reply.header('x-cache', 'BYPASS')
       responses.stats.count(name, 'BYPASS')
+      if (isUnsafe(request.method)) request.proxyTap = invalidating(name, request)
       return
     }
     const token = request.headers[REFRESH_HEADER]
@@ -64,12 +70,22 @@ async function cache (fastify: FastifyInstance) {
     const primary = primaryKey(name, request.headers.host ?? '', request.url)
     // The client's own fields, before any validator of ours is added for a revalidation.
     const asked = policyRequest(request.url, request.headers)
+    if (range !== undefined) {
+      const entry = responses.store.get(primary, request.headers)
+      if (entry !== undefined && entry.status === 200) {
+        const { response, revalidation } = evaluate(entry.policy, asked)
+        if (response !== undefined && revalidation === undefined) return answer(request, reply, entry, 'HIT', asked, range)
+      }
+      reply.header('x-cache', 'BYPASS')
+      responses.stats.count(name, 'BYPASS')
+      return
+    }
     for (let round = 0; ; round++) {
       const entry = responses.store.get(primary, request.headers)
       if (entry !== undefined && !refreshing) {
         const { response, revalidation } = evaluate(entry.policy, asked)
         if (response !== undefined && revalidation === undefined) return answer(request, reply, entry, 'HIT', asked)
-        if (response !== undefined || staleAllowed(entry.policy, entry.policy.responseHeaders() as Headers, asked.headers, 'revalidate', settings.staleWhileRevalidate)) {
+        if (response !== undefined || staleAllowed(entry.policy, asked.headers, 'revalidate', settings.staleWhileRevalidate)) {
           // stale-while-revalidate (RFC 5861 §3): answer now, refresh behind it, once per key.
           refreshBehind(request, entry)
           return answer(request, reply, entry, 'STALE', asked)
@@ -89,13 +105,24 @@ async function cache (fastify: FastifyInstance) {
     }
   }
 
-  function answer (request: FastifyRequest, reply: FastifyReply, entry: CacheEntry, result: CacheResult, asked: PolicyRequest) {
+  function answer (request: FastifyRequest, reply: FastifyReply, entry: CacheEntry, result: CacheResult, asked: PolicyRequest, range?: string) {
     const upstream = fastify.gatehouse.registry.get(entry.upstream)
     if (upstream !== undefined) request.upstream = upstream
     responses.stats.count(entry.upstream, result)
     const headers = servedHeaders(entry.policy)
+    // RFC 9110 §13.2.2: the conditional is evaluated before the Range.
     if (notModified(asked.headers, headers)) {
       return reply.code(304).headers(notModifiedHeaders(headers)).header('x-cache', result).header('x-request-id', request.requestId).send()
+    }
+    const part = range === undefined ? undefined : singleRange(range, entry.body.length)
+    if (part === 'unsatisfiable') {
+      return reply.code(416).header('content-range', `bytes */${entry.body.length}`).header('x-cache', result).header('x-request-id', request.requestId).send()
+    }
+    if (part !== undefined) {
+      // A view of the stored bytes, not a copy.
+      return reply.code(206).headers(headers).header('content-range', `bytes ${part.start}-${part.end}/${entry.body.length}`)
+        .header('content-length', part.end - part.start + 1).header('x-cache', result).header('x-request-id', request.requestId)
+        .send(entry.body.subarray(part.start, part.end + 1))
     }
     return reply.code(entry.status).headers(headers).header('x-cache', result).header('x-request-id', request.requestId).send(entry.body)
   }
@@ -109,7 +136,7 @@ async function cache (fastify: FastifyInstance) {
         const request = reply.request as unknown as FastifyRequest
         if (entry !== undefined && status === 304) {
           // RFC 9111 §4.3.4: a 304 for the stored response refreshes its fields and its age.
-          const { policy, modified } = entry.policy.revalidatedPolicy(asked, { status, headers })
+          const { policy, modified } = revalidated(entry.policy, asked, { status, headers })
           if (!modified) {
             res.stream.resume()
             const fresh = responses.store.refresh(entry, policy)
@@ -119,7 +146,7 @@ async function cache (fastify: FastifyInstance) {
             return null
           }
         }
-        if (status >= 500 && entry !== undefined && staleAllowed(entry.policy, entry.policy.responseHeaders() as Headers, asked.headers, 'error', settings.staleIfError)) {
+        if (status >= 500 && entry !== undefined && staleAllowed(entry.policy, asked.headers, 'error', settings.staleIfError)) {
           res.stream.destroy()
           done()
           dropBackendFields(reply, res.headers as Headers)
@@ -127,6 +154,8 @@ async function cache (fastify: FastifyInstance) {
           return null
         }
         reply.header('x-cache', 'MISS')
+        // Aimed at this cache alone (RFC 9213 §2.1): read here, not passed on.
+        reply.removeHeader(OWN_TARGETED_FIELD)
         responses.stats.count(name, 'MISS')
         const policy = responses.policy(asked, { status, headers })
         const length = Number(headers['content-length'] ?? 0)
@@ -150,10 +179,22 @@ async function cache (fastify: FastifyInstance) {
         const reply = proxyReply as unknown as FastifyReply
         const request = reply.request as unknown as FastifyRequest
         done()
-        if (entry === undefined || !staleAllowed(entry.policy, entry.policy.responseHeaders() as Headers, asked.headers, 'error', settings.staleIfError)) return false
+        if (entry === undefined || !staleAllowed(entry.policy, asked.headers, 'error', settings.staleIfError)) return false
         answer(request, reply, entry, 'STALE', asked)
         return true
       }
+    }
+  }
+
+  /** On a successful unsafe request, drops what it may have changed (RFC 9111 §4.4). */
+  function invalidating (name: string, request: FastifyRequest): ProxyTap {
+    return {
+      response (_reply, res) {
+        const host = request.headers.host ?? ''
+        for (const key of invalidatedKeys(name, host, request.url, res.statusCode, res.headers as Headers)) responses.store.invalidate(key)
+        return res.stream
+      },
+      failed: () => false
     }
   }
 

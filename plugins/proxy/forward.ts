@@ -13,6 +13,7 @@ import { forwardRequestHeaders, withoutHopByHop } from '../../lib/http/forward-h
 import { carryTarget } from '../../lib/proxy/upstream-target'
 import { carryPoolKey } from '../../lib/proxy/pool-key'
 import { carrySignal, CLIENT_GONE_CODE } from '../../lib/proxy/client-signal'
+import { carryInterim } from '../../lib/proxy/interim'
 import { bodyPending, closeConnection } from '../../lib/http/close-connection'
 import { isReplayable, isStream, isUnread } from '../../lib/http/body-kind'
 
@@ -52,6 +53,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 const kAttempt = Symbol('gatehouse.attempt')
 const kPath = Symbol('gatehouse.path')
 const kSource = Symbol('gatehouse.source')
+const kRaw = Symbol('gatehouse.rawReply')
 const kBackendHeaders = Symbol('gatehouse.backendHeaders')
 
 interface ForwardState {
@@ -60,6 +62,8 @@ interface ForwardState {
   [kPath]: string
   /** The streamed request body, when it is one; request.body is then a view of it per attempt. */
   [kSource]: Readable | null
+  /** The client's response, for the backend's interim (1xx) answers to go out on before the final one. */
+  [kRaw]: FastifyReply['raw'] | null
   /** The backend's answer headers as copied onto the reply, until a gateway error drops them. */
   [kBackendHeaders]: Record<string, unknown> | null
 }
@@ -81,6 +85,7 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
   fastify.decorateRequest(kAttempt, null)
   fastify.decorateRequest(kPath, '')
   fastify.decorateRequest(kSource, null)
+  fastify.decorateRequest(kRaw, null)
   fastify.decorateRequest(kBackendHeaders, null)
   fastify.decorateRequest('proxyTap', null)
 
@@ -90,6 +95,7 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
     request.upstream = upstream
     request[kAttempt] = attempt
     request[kPath] = path
+    request[kRaw] = this.raw
     ;(this.raw as RawWithAttempt)[kAttempt] = attempt
     // `on`, not `once`: a response closes once, and release() is safe to call twice anyway.
     this.raw.on('close', releaseOnClose)
@@ -174,6 +180,9 @@ const rewriteRequestHeaders: Hook<'rewriteRequestHeaders'> = (request, headers) 
   // The attempt is the backend request's abort signal: a client that leaves cancels it.
   const attempt = (request as GatewayRequest)[kAttempt]
   if (attempt !== null) carrySignal(out, attempt)
+  // The backend's 1xx (103 Early Hints) go on to the client before the final answer.
+  const raw = (request as GatewayRequest)[kRaw]
+  if (raw !== null) carryInterim(out, raw)
   // Numbers only where reply-from itself put one (content-length), which undici takes as is.
   return out as IncomingHttpHeaders
 }

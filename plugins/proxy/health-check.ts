@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Backend } from '../../lib/upstreams/backend'
 import type { HealthCheckOptions } from '../../lib/config'
 import type { Upstream } from '../../lib/upstreams/upstream'
+import type { WorkerChannel } from '../../lib/cluster/worker-channel'
+import { HEALTH_RETAIN, HEALTH_TOPIC, PROBE_SLOT, type VerdictMessage } from '../../lib/cluster/messages'
 import { createCheckers, failureReason, HealthState, type CheckResult, type HealthTransition } from '../../lib/upstreams/health'
 
 /** The checks of one server: its verdict, its settings and its single pending timer. */
@@ -28,6 +30,9 @@ interface Probe {
  */
 async function healthCheck (fastify: FastifyInstance): Promise<void> {
   const registry = fastify.gatehouse.registry
+  // Under workers one worker probes for the machine and the others take its verdicts.
+  const worker = fastify.gatehouseWorker
+  if (worker !== undefined && worker.slot !== PROBE_SLOT) return followVerdicts(fastify, worker)
   // Probes get their own connections: they must neither wait behind proxied requests in a
   // busy pool nor count against an upstream's connection limit.
   const agent = new Agent({ pipelining: 1 })
@@ -127,7 +132,14 @@ async function healthCheck (fastify: FastifyInstance): Promise<void> {
     log(probe, transition)
   }
 
+  function tellOthers (probe: Probe, transition: HealthTransition): void {
+    if (worker === undefined) return
+    const msg: VerdictMessage = { upstream: probe.upstream.name, server: probe.backend.id, healthy: probe.backend.healthy, transition }
+    worker.broadcast(HEALTH_TOPIC, msg, `${HEALTH_RETAIN}${msg.upstream}/${msg.server}`)
+  }
+
   function log (probe: Probe, transition: HealthTransition): void {
+    tellOthers(probe, transition)
     const entry = { upstream: probe.upstream.name, server: probe.backend.id, ...transition }
     if (transition.to === 'unhealthy') fastify.log.warn(entry, 'health state changed')
     else fastify.log.info(entry, 'health state changed')
@@ -152,6 +164,24 @@ async function healthCheck (fastify: FastifyInstance): Promise<void> {
     probes.clear()
     // destroy, not close: a probe still waiting on a slow server is of no use any more.
     await agent.destroy()
+  })
+}
+
+/**
+ * A worker that does not probe: it applies the probing worker's verdicts as they come (and,
+ * once started, those in force: the primary retains the latest of each server).
+ */
+function followVerdicts (fastify: FastifyInstance, worker: WorkerChannel): void {
+  worker.on(HEALTH_TOPIC, data => {
+    const msg = data as VerdictMessage
+    const upstream = fastify.gatehouse.registry.get(msg.upstream)
+    const backend = upstream?.backends.all().find(b => b.id === msg.server)
+    if (upstream === undefined || backend === undefined || backend.healthy === msg.healthy) return
+    upstream.backends.setHealthy(backend, msg.healthy)
+    upstream.healthTransitions[msg.transition.to]++
+    const entry = { upstream: msg.upstream, server: msg.server, ...msg.transition, byWorker: PROBE_SLOT }
+    if (msg.healthy) fastify.log.info(entry, 'health state changed')
+    else fastify.log.warn(entry, 'health state changed')
   })
 }
 

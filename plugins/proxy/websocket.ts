@@ -11,6 +11,9 @@ import { forwardRequestHeaders, withoutHopByHop } from '../../lib/http/forward-h
 import { declaresBody, dropUpgrade, isWebSocketUpgrade, markUpgrade, upgradeHead } from '../../lib/http/upgrade-request'
 import { BadRequestError } from '../../lib/errors'
 import { CLIENT_GONE_CODE } from '../../lib/proxy/client-signal'
+import { clientConnectionOf } from '../../lib/proxy/client-connection'
+import { backendHost, tunnelConnectOptions } from '../../lib/proxy/tunnel-connect'
+import type { Backend } from '../../lib/upstreams/backend'
 import { refusalsOf, screenRequest, type Refusals } from '../../lib/http/screen-request'
 
 declare module 'fastify' {
@@ -91,7 +94,7 @@ async function websocket (fastify: FastifyInstance) {
     const upstream = attempt.upstream
     let out: ClientRequest
     try {
-      out = upgradeRequest(request, upstream, backend.origin, target)
+      out = upgradeRequest(request, upstream, backend, target)
     } catch (err) {
       // Node refused to build the request (a header value it will not send): the client's
       // request is at fault, nothing left, and the server is charged nothing.
@@ -113,10 +116,12 @@ async function websocket (fastify: FastifyInstance) {
     const { connect, response } = upstream.options.timeouts
     const fail = (code: string) => out.destroy(Object.assign(new Error('timed out'), { code }))
     let timer = setTimeout(fail, connect, 'UND_ERR_CONNECT_TIMEOUT')
-    out.once('socket', s => s.once('connect', () => {
+    const connected = (): void => {
       clearTimeout(timer)
       timer = setTimeout(fail, response, 'UND_ERR_HEADERS_TIMEOUT')
-    }))
+    }
+    // A PROXY protocol connection is handed over open (lib/proxy/tunnel-connect.ts).
+    out.once('socket', s => { if (s.connecting) s.once('connect', connected); else connected() })
 
     out.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer)
@@ -194,13 +199,13 @@ function refuseUpgradeBody (res: ServerResponse, refusals: Refusals | undefined)
 }
 
 /** The upgrade request to a backend: the client's headers as forwarded, with the two hop-by-hop ones an upgrade needs. */
-function upgradeRequest (request: FastifyRequest, upstream: Upstream, origin: string, target: string): ClientRequest {
+function upgradeRequest (request: FastifyRequest, upstream: Upstream, backend: Backend, target: string): ClientRequest {
   const raw = request.raw
-  const url = new URL(origin)
+  const url = new URL(backend.origin)
   const headers = forwardRequestHeaders({ ...raw.headers }, {
     ip: request.ip, protocol: request.protocol, host: raw.headers.host, requestId: request.requestId
   }, upstream.options.preserveHost)
-  if (!upstream.options.preserveHost) headers.host = url.host
+  if (!upstream.options.preserveHost) headers.host = backendHost(backend)
   headers.connection = 'upgrade'
   headers.upgrade = raw.headers.upgrade
   return (url.protocol === 'https:' ? httpsRequest : httpRequest)({
@@ -211,7 +216,8 @@ function upgradeRequest (request: FastifyRequest, upstream: Upstream, origin: st
     path: target,
     method: raw.method,
     headers: headers as Record<string, string>,
-    agent: false
+    agent: false,
+    ...tunnelConnectOptions(backend, clientConnectionOf(request)?.endpoint, { connectTimeout: upstream.options.timeouts.connect, tls: upstream.options.tls })
   })
 }
 

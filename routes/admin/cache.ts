@@ -3,6 +3,8 @@ import type { ResponseCache } from '../../lib/cache/response-cache'
 
 export interface CacheRouteOptions {
   cache: ResponseCache
+  /** Called after every purge here (under workers: the others purge too). */
+  onPurge?: (target: string, prefix: boolean) => void
 }
 
 const purge = {
@@ -30,6 +32,7 @@ export default async function cacheRoutes (admin: FastifyInstance, opts: CacheRo
     }
     const purged = opts.cache.purge((url ?? prefix) as string, prefix !== undefined)
     if (purged === undefined) return await reply.code(400).send({ error: 'Bad Request', message: 'not an http(s) URL or a path starting with /' })
+    opts.onPurge?.((url ?? prefix) as string, prefix !== undefined)
     return { purged }
   })
 }

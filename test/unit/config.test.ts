@@ -46,10 +46,13 @@ t.test('export', async t => {
           healthCheck: { path: '/up', interval: '5s' },
           cache: { staleIfError: '1m' },
           compress: false,
-          tls: { ca: 'ca.pem', servername: 'api.internal', cert: 'client.pem', key: 'client-key.pem' }
+          tls: { ca: 'ca.pem', servername: 'api.internal', cert: 'client.pem', key: 'client-key.pem' },
+          proxyProtocol: 'v2'
         },
         web: {
-          servers: [{ url: 'http://127.0.0.1:9001', weight: 2, slowStart: '5s' }, { url: 'http://127.0.0.1:9002', id: 'spare', backup: true }],
+          servers: [{ url: 'http://127.0.0.1:9001', weight: 2, slowStart: '5s' }, { url: 'http://127.0.0.1:9002', id: 'spare', backup: true }, { url: 'http://web.internal:9003', resolve: true }],
+          resolve: true,
+          resolveInterval: '10s',
           sticky: { ttl: '1h' },
           cache: false,
           compress: { types: ['Text/HTML'] }
@@ -82,10 +85,13 @@ t.test('export', async t => {
       admin: { port: 0, token: TOKEN, hosts: ['GW.example.com'], sync: 'redis://:sync-pass@127.0.0.1:1', sessionTtl: '8h' },
       limits: { sendTimeout: '30s', maxConnections: 50 },
       watch: true,
+      workers: 2,
+      dns: { servers: ['127.0.0.53', '[::1]:5353'] },
       listen: {
         tls: { cert: 'front.pem', key: 'front-key.pem', sni: { 'API.example.com': { cert: 'other.pem', key: 'other-key.pem' } }, minVersion: 'TLSv1.3' },
         http2: true,
-        redirectHttp: 0
+        redirectHttp: 0,
+        proxyProtocol: { from: ['10.0.0.0/8', '2001:db8::1'] }
       }
     }
   }
@@ -131,6 +137,7 @@ t.test('export', async t => {
     t.same(out.listen, {
       http2: true,
       redirectHttp: 0,
+      proxyProtocol: { from: ['10.0.0.0/8', '2001:db8::1'] },
       tls: { cert: `${certs.dir}/front.pem`, key: `${certs.dir}/front-key.pem`, sni: { 'api.example.com': { cert: `${certs.dir}/other.pem`, key: `${certs.dir}/other-key.pem` } }, minVersion: 'TLSv1.3' }
     })
   })
@@ -562,4 +569,35 @@ t.test('validation', async t => {
     t.equal(n.retryBodyLimit, 65536)
     t.equal(n.drainTimeout, 30000)
   })
+})
+
+t.test('listen.proxyProtocol', async t => {
+  const base = (from: string[]): unknown => ({
+    upstreams: { u: { servers: [{ url: 'http://127.0.0.1:9001' }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }],
+    listen: { proxyProtocol: { from } }
+  })
+  t.throws(() => normalizeConfig(base(['10.0.0.0/8', '10.1'])), /listen\.proxyProtocol\.from\[1\]: not an IP address or CIDR \(got "10\.1"\)/)
+  t.throws(() => normalizeConfig(base([])), /listen\.proxyProtocol\.from/)
+  t.same(normalizeConfig(base(['127.0.0.1'])).listen.proxyProtocol, { from: ['127.0.0.1'] })
+  t.equal(normalizeConfig({ upstreams: { u: { servers: [{ url: 'http://127.0.0.1:9001' }] } }, routes: [{ match: { path: '/*' }, upstream: 'u' }] }).listen.proxyProtocol, undefined, 'off by default')
+})
+
+t.test('servers from DNS: resolve, resolveInterval and dns.servers', async t => {
+  const base = (up: Record<string, unknown>, top: Record<string, unknown> = {}): unknown => ({
+    upstreams: { u: { servers: [{ url: 'http://api.internal:9001' }, { url: 'http://10.0.0.1:9001' }], ...up } },
+    routes: [{ match: { path: '/*' }, upstream: 'u' }],
+    ...top
+  })
+  const servers = normalizeConfig(base({ resolve: true })).upstreams.get('u')?.servers
+  t.same(servers?.map(s => s.resolve), [true, undefined], 'a group\'s resolve applies to the servers named by a host name only')
+  t.equal(normalizeConfig(base({})).upstreams.get('u')?.resolveInterval, 30_000, 'resolveInterval defaults to 30 s')
+  t.same(normalizeConfig(base({})).dns, { servers: [] }, 'no dns.servers: the system resolver')
+  t.throws(() => normalizeConfig(base({ resolveInterval: '500ms' })), /upstreams\.u\.resolveInterval: must be at least 1000 ms/)
+  t.throws(() => normalizeConfig({ upstreams: { u: { servers: [{ url: 'http://10.0.0.1:9001', resolve: true }] } }, routes: [{ match: { path: '/*' }, upstream: 'u' }] }),
+    /upstreams\.u\.servers\[0\]\.resolve: the url names an address, not a host name/)
+  t.throws(() => normalizeConfig(base({}, { dns: { servers: ['10.0.0.2', 'dns.example:53', '10.0.0.3:99999'] } })),
+    /dns\.servers\[1\]: not an address or address:port[^\n]*\n {2}dns\.servers\[2\]: not an address/)
+  t.same(normalizeConfig(base({}, { dns: { servers: ['10.0.0.2', '10.0.0.2:5353', '[2001:db8::2]:53'] } })).dns.servers, ['10.0.0.2', '10.0.0.2:5353', '[2001:db8::2]:53'])
+  t.throws(() => normalizeConfig(base({ proxyProtocol: 'v3' })), /upstreams\.u\.proxyProtocol/)
 })

@@ -113,3 +113,28 @@ t.test('stall-timer watchSend', async t => {
     t.equal(stalls, 0, 'nothing fires after close')
   })
 })
+
+t.test('PROXY protocol header: what encodeProxyHeader writes, parseProxyHeader reads back', async t => {
+  const { encodeProxyHeader, parseProxyHeader, V2_SIGNATURE } = await import('../../lib/http/proxy-protocol-header')
+  const cases: Array<[string, { address: string, port: number }, { address: string, port: number }, string, string]> = [
+    ['IPv4', { address: '10.1.2.3', port: 40000 }, { address: '10.9.9.9', port: 80 }, '10.1.2.3', 'IPv4'],
+    ['IPv6', { address: '2001:db8::7', port: 1 }, { address: '::1', port: 443 }, '2001:db8::7', 'IPv6'],
+    ['IPv4-mapped client, IPv4 backend', { address: '::ffff:10.1.2.3', port: 5 }, { address: '10.0.0.1', port: 80 }, '10.1.2.3', 'IPv4'],
+    ['IPv4 client, IPv6 backend', { address: '10.1.2.3', port: 5 }, { address: '2001:db8::1', port: 80 }, '::ffff:10.1.2.3', 'IPv6']
+  ]
+  for (const version of ['v1', 'v2'] as const) {
+    for (const [name, src, dst, address, family] of cases) {
+      const header = encodeProxyHeader(version, src, dst)
+      const parsed = parseProxyHeader(Buffer.concat([header, Buffer.from('GET / HTTP/1.1\r\n')]))
+      t.match(parsed, { kind: 'header', version: version === 'v1' ? 1 : 2, length: header.length, source: { address, port: src.port, family } }, `${version} ${name}`)
+    }
+  }
+  t.same(parseProxyHeader(encodeProxyHeader('v2', undefined, { address: '10.0.0.1', port: 80 })), { kind: 'header', version: 2, length: 16 }, 'v2 LOCAL: no source')
+  t.same(parseProxyHeader(Buffer.from('PROXY TCP4 1.2.3.4 ')), { kind: 'incomplete' })
+  t.same(parseProxyHeader(V2_SIGNATURE.subarray(0, 7)), { kind: 'incomplete' })
+  t.same(parseProxyHeader(Buffer.from('PROPFIND / HTTP/1.1\r\n')), { kind: 'none' }, 'a WebDAV method is no header')
+  t.same(parseProxyHeader(Buffer.from([0x16, 0x03, 0x01])), { kind: 'none' }, 'nor a TLS ClientHello')
+  t.match(parseProxyHeader(Buffer.from('PROXY TCP4 01.2.3.4 1.2.3.4 1 2\r\n')), { kind: 'invalid' }, 'no leading zeroes in v1 addresses')
+  t.match(parseProxyHeader(Buffer.from('PROXY TCP4 1.2.3.4 1.2.3.4 01 2\r\n')), { kind: 'invalid' }, 'nor in ports')
+  t.match(parseProxyHeader(Buffer.from('PROXY TCP6 1.2.3.4 1.2.3.4 1 2\r\n')), { kind: 'invalid' }, 'TCP6 with IPv4 addresses')
+})

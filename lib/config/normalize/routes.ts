@@ -2,7 +2,7 @@ import type { GatehouseConfig, RouteConfig } from '../schema'
 import type { GatewayRoute, RouteLimit } from '../types'
 import { DEFAULT_RATE_LIMIT } from '../defaults'
 import { ms } from '../values'
-import { HTTP_METHODS } from '../../http/methods'
+import { ROUTE_METHODS } from '../../http/methods'
 import { routeFilters, type RouteDefaults } from './filters'
 import { normalizeCacheRule } from './cache'
 import { normalizeCompressRule } from './compress'
@@ -53,7 +53,7 @@ function routeLimit (own: RouteConfig['rateLimit'], global: GatehouseConfig['rat
 function checkClashes (routes: readonly GatewayRoute[], problems: string[]): void {
   const declared = new Map<string, number>()
   for (const r of routes) {
-    for (const m of r.methods ?? HTTP_METHODS) {
+    for (const m of r.methods ?? ROUTE_METHODS) {
       const key = `${m} ${r.host ?? ''} ${r.path}`
       const prev = declared.get(key)
       if (prev !== undefined && prev !== r.index) {

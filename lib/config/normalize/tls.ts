@@ -3,6 +3,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto'
 import { isAbsolute, resolve } from 'node:path'
 import type { ListenConfig, UpstreamTlsConfig } from '../schema'
 import type { CertPair, FrontTls, ListenOptions, UpstreamOptions, UpstreamTls } from '../types'
+import { parseRange } from '../../filters/ip-list'
 import { DEFAULT_REJECT_UNAUTHORIZED, DEFAULT_TLS_MIN_VERSION } from '../defaults'
 
 // TLS settings of the config: certificate files are read here, at load and at every
@@ -17,6 +18,13 @@ const HOST_NAME = new RegExp(`^(?:\\*\\.)?${LABEL}(?:\\.${LABEL})*$`)
 export function normalizeListen (listen: ListenConfig | undefined, baseDir: string, problems: string[]): ListenOptions {
   const http2 = listen?.http2 ?? false
   const out: ListenOptions = { http2, redirectHttp: listen?.redirectHttp }
+  if (listen?.proxyProtocol !== undefined) {
+    const from = listen.proxyProtocol.from
+    from.forEach((entry, i) => {
+      if (parseRange(entry) === undefined) problems.push(`listen.proxyProtocol.from[${i}]: not an IP address or CIDR (got ${JSON.stringify(entry)})`)
+    })
+    out.proxyProtocol = { from: [...from] }
+  }
   const tls = listen?.tls
   if (tls === undefined) {
     // Browsers speak HTTP/2 only over TLS (ALPN, RFC 9113 §3.2); cleartext h2c is not offered.

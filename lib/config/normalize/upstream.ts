@@ -4,8 +4,9 @@ import {
   DEFAULT_BALANCE, DEFAULT_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FAIL_TIMEOUT, DEFAULT_HEALTH, DEFAULT_MAX_FAILS,
   DEFAULT_MAX_EJECTION_PERCENT, DEFAULT_SLOW_START,
   DEFAULT_QUEUE_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET, DEFAULT_STICKY,
-  DEFAULT_TUNNEL_IDLE_TIMEOUT, DEFAULT_WEIGHT
+  DEFAULT_TUNNEL_IDLE_TIMEOUT, DEFAULT_WEIGHT, DEFAULT_RESOLVE, DEFAULT_RESOLVE_INTERVAL, MIN_RESOLVE_INTERVAL
 } from '../defaults'
+import { isIP } from 'node:net'
 import { ms, timerMs } from '../values'
 import { normalizeCacheRule } from './cache'
 import { normalizeCompressRule } from './compress'
@@ -24,7 +25,7 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
     name,
     balance,
     hashKey: up.hashKey,
-    servers: normalizeServers(path, up.servers, problems),
+    servers: normalizeServers(path, up.servers, up.resolve ?? DEFAULT_RESOLVE, problems),
     timeouts: {
       connect: ms(up.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT),
       response: ms(up.timeouts?.response, DEFAULT_RESPONSE_TIMEOUT)
@@ -44,19 +45,37 @@ export function normalizeUpstream (name: string, up: UpstreamConfig, problems: s
     healthCheck: up.healthCheck === undefined ? undefined : normalizeHealthCheck(path, up.healthCheck, problems),
     sticky: up.sticky === undefined ? undefined : normalizeSticky(up.sticky),
     cache: normalizeCacheRule(`${path}.cache`, up.cache, problems),
-    compress: normalizeCompressRule(`${path}.compress`, up.compress, problems)
+    compress: normalizeCompressRule(`${path}.compress`, up.compress, problems),
+    ...(up.proxyProtocol !== undefined && { proxyProtocol: up.proxyProtocol }),
+    resolve: up.resolve ?? DEFAULT_RESOLVE,
+    resolveInterval: resolveInterval(path, ms(up.resolveInterval, DEFAULT_RESOLVE_INTERVAL), problems)
   }
 }
 
-/** One server with its defaults: from the file, or added at run time through the admin API. */
-export function serverOptions (s: ServerConfig): ServerOptions {
+/**
+ * One server with its defaults: from the file, or added at run time through the admin API.
+ * `groupResolve` is its group's `resolve`, which applies to a server whose url names a host
+ * and that says nothing itself.
+ */
+export function serverOptions (s: ServerConfig, groupResolve = false): ServerOptions {
   const url = new URL(s.url)
   const hostPort = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`
   // undici keys its pools by scheme://host:port with the default port made explicit.
   const origin = `${url.protocol}//${hostPort}`
   const out: ServerOptions = { id: s.id ?? hostPort, url: s.url, origin, weight: s.weight ?? DEFAULT_WEIGHT, backup: s.backup ?? false }
   if (s.slowStart !== undefined) out.slowStart = ms(s.slowStart, DEFAULT_SLOW_START)
+  if (isHostName(url.hostname) && (s.resolve ?? groupResolve)) out.resolve = true
   return out
+}
+
+/** Whether a URL's host is a name to resolve, not an address (URL keeps IPv6 literals bracketed). */
+export function isHostName (hostname: string): boolean {
+  return !hostname.startsWith('[') && isIP(hostname) === 0
+}
+
+function resolveInterval (path: string, value: number, problems: string[]): number {
+  if (value < MIN_RESOLVE_INTERVAL) problems.push(`${path}.resolveInterval: must be at least ${MIN_RESOLVE_INTERVAL} ms (got ${value})`)
+  return timerMs(problems, `${path}.resolveInterval`, value)
 }
 
 /** A duration that may be 0 (off) and otherwise fits a timer. */
@@ -64,10 +83,16 @@ function timerMs0 (problems: string[], path: string, value: number): number {
   return value === 0 ? 0 : timerMs(problems, path, value)
 }
 
-function normalizeServers (path: string, list: UpstreamConfig['servers'], problems: string[]): ServerOptions[] {
+function normalizeServers (path: string, list: UpstreamConfig['servers'], groupResolve: boolean, problems: string[]): ServerOptions[] {
   const seen = new Map<string, number>()
   const servers = list.map((s, i) => {
-    const server = serverOptions(s)
+    const server = serverOptions(s, groupResolve)
+    if (s.resolve === true && !isHostName(new URL(s.url).hostname)) {
+      problems.push(`${path}.servers[${i}].resolve: the url names an address, not a host name to resolve (got ${JSON.stringify(s.url)})`)
+    }
+    if (server.resolve === true && server.id.includes('@')) {
+      problems.push(`${path}.servers[${i}].id: "@" is kept for the servers a name resolves to (id@address)`)
+    }
     if (server.slowStart !== undefined) timerMs0(problems, `${path}.servers[${i}].slowStart`, server.slowStart)
     const prev = seen.get(server.id)
     if (prev !== undefined) {

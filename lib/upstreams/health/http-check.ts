@@ -2,6 +2,7 @@ import { Agent, request, type Dispatcher } from 'undici'
 import type { Backend } from '../backend'
 import type { HealthCheckOptions, UpstreamTls } from '../../config'
 import { tlsConnectOptions } from '../../proxy/tls-connect'
+import { proxyProtocolConnector } from '../../proxy/proxy-protocol-connect'
 import { failureReason, type Checker, type CheckResult } from './checker'
 
 /**
@@ -14,24 +15,37 @@ export function httpChecker (dispatcher: Dispatcher): Checker {
   // An upstream with `tls` gets an agent with its TLS settings, one per settings object (a
   // reload that changes them makes a new one). Probes close their connection (reset below),
   // so an agent left behind holds no socket and goes with its settings.
-  const tlsAgents = new WeakMap<UpstreamTls, Agent>()
-  const dispatcherFor = (tls: UpstreamTls | undefined): Dispatcher => {
-    if (tls === undefined) return dispatcher
-    let agent = tlsAgents.get(tls)
+  // Likewise a server whose connections start with a PROXY header (the check sends one for
+  // the gateway itself: LOCAL in v2), or one resolved from a name (checked under that name).
+  const NO_TLS = {}
+  const agents = new WeakMap<object, Map<string, Agent>>()
+  const dispatcherFor = (tls: UpstreamTls | undefined, backend: Backend, timeout: number): Dispatcher => {
+    if (tls === undefined && backend.proxyProtocol === undefined && backend.hostname === undefined) return dispatcher
+    let byKind = agents.get(tls ?? NO_TLS)
+    if (byKind === undefined) {
+      byKind = new Map()
+      agents.set(tls ?? NO_TLS, byKind)
+    }
+    const kind = `${backend.proxyProtocol ?? ''}|${backend.hostname ?? ''}`
+    let agent = byKind.get(kind)
     if (agent === undefined) {
-      agent = new Agent({ pipelining: 1, connect: tlsConnectOptions(tls) })
-      tlsAgents.set(tls, agent)
+      const connect = backend.proxyProtocol !== undefined
+        ? proxyProtocolConnector({ version: backend.proxyProtocol, client: undefined, connectTimeout: timeout, tls, hostname: backend.hostname })
+        : { ...tlsConnectOptions(tls), ...(tls?.servername === undefined && backend.hostname !== undefined && { servername: backend.hostname }) }
+      agent = new Agent({ pipelining: 1, connect })
+      byKind.set(kind, agent)
     }
     return agent
   }
   return async function httpCheck (backend: Backend, options: HealthCheckOptions, tls?: UpstreamTls): Promise<CheckResult> {
     const headers: Record<string, string> = { 'user-agent': 'gatehouse-health-check' }
     if (options.host !== undefined) headers.host = options.host
+    else if (backend.hostname !== undefined) headers.host = `${backend.hostname}:${new URL(backend.origin).port}`
     try {
       const res = await request(backend.origin + options.path, {
         method: 'GET',
         headers,
-        dispatcher: dispatcherFor(tls),
+        dispatcher: dispatcherFor(tls, backend, options.timeout),
         // A fresh connection per probe, as nginx and HAProxy do: it tests that the server
         // still accepts connections, and a keep-alive socket the server is about to close
         // cannot turn into a spurious ECONNRESET failure.

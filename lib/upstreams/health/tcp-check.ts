@@ -2,6 +2,7 @@ import { connect } from 'node:net'
 import type { Backend } from '../backend'
 import type { HealthCheckOptions } from '../../config'
 import { failureReason, type CheckResult } from './checker'
+import { encodeProxyHeader } from '../../http/proxy-protocol-header'
 
 /**
  * TCP check: passes when a connection to the server's host and port opens within
@@ -23,7 +24,16 @@ export async function tcpCheck (backend: Backend, options: HealthCheckOptions): 
       socket.destroy()
       resolve(result)
     }
-    socket.once('connect', () => finish({ ok: true, reason: 'connected' }))
+    socket.once('connect', () => {
+      // A server that expects the PROXY protocol gets a header for the gateway itself first,
+      // so that it logs a check rather than a broken connection.
+      if (backend.proxyProtocol !== undefined) {
+        const self = backend.proxyProtocol === 'v1' ? { address: socket.localAddress ?? '0.0.0.0', port: socket.localPort ?? 0 } : undefined
+        socket.write(encodeProxyHeader(backend.proxyProtocol, self, { address: socket.remoteAddress ?? host, port }), () => finish({ ok: true, reason: 'connected' }))
+        return
+      }
+      finish({ ok: true, reason: 'connected' })
+    })
     socket.once('error', err => finish({ ok: false, reason: failureReason(err) }))
   })
 }
