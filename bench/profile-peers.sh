@@ -4,7 +4,9 @@
 #   bash bench/profile-peers.sh [small|big|post] [seconds] [config.json]
 # Prints the profile directory and the number of requests wrk completed; summarise with
 #   npx tsx bench/profile-summary.ts <dir> 30 <requests>
-# The profile covers start-up and the 2 s warm-up too (a few % of the samples at most).
+# The profile covers start-up and the 2 s warm-up too (the warm-up runs the same scenario, so a 1 MiB
+# profile is not mixed with small GETs). PEER=fastify-http-proxy (a ../shared/bench-peers/sut/*.js name)
+# profiles that peer on the same setup instead of Gatehouse, to compare the two function by function.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario=${1:-small} dur=${2:-15} config=${3:-../shared/bench-peers/sut/gatehouse.json}
@@ -16,18 +18,23 @@ taskset -c 1 nginx -c "$w/backends.conf" -p "$w" -g 'daemon on;'
 gw=
 cleanup() { [ -n "$gw" ] && kill "$gw" 2>/dev/null; kill "$(cat "$w/backends.pid")" 2>/dev/null; sleep 0.3; rm -rf "$w"; }
 trap cleanup EXIT
-GATEHOUSE_CONFIG=$config taskset -c 0 node --cpu-prof --cpu-prof-dir="$w/prof" node_modules/.bin/fastify start -l warn -a 127.0.0.1 -p 18000 dist/app.js > "$w/gw.log" 2>&1 &
+if [ -n "${PEER:-}" ]; then
+  (cd "$peers" && exec taskset -c 0 node --cpu-prof --cpu-prof-dir="$w/prof" -r "$OLDPWD/bench/exit-on-term.js" "sut/$PEER.js") > "$w/gw.log" 2>&1 &
+else
+  GATEHOUSE_CONFIG=$config taskset -c 0 node --cpu-prof --cpu-prof-dir="$w/prof" ${GATEHOUSE_NODE_FLAGS:-} node_modules/.bin/fastify start -l warn -a 127.0.0.1 -p 18000 dist/app.js > "$w/gw.log" 2>&1 &
+fi
 gw=$!
 for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:18000/ && break; sleep 0.1; done
-taskset -c 1 wrk -t1 -c64 -d2s http://127.0.0.1:18000/ > /dev/null
 case $scenario in
   small) args=(-c64 http://127.0.0.1:18000/) ;;
   big) args=(-c16 http://127.0.0.1:18000/big) ;;
   post) args=(-c64 -s "$peers/post.lua" http://127.0.0.1:18000) ;;
 esac
+taskset -c 1 wrk -t1 -d2s "${args[@]}" > /dev/null
 taskset -c 1 wrk -t1 -d"${dur}s" --latency "${args[@]}" > "$w/wrk.out"
 reqs=$(awk '/requests in/ {print $1}' "$w/wrk.out")
 kill -TERM "$gw"; wait "$gw" || true; gw=
-cp -r "$w/prof" "/tmp/gatehouse-prof-$scenario-$$"
-echo "profile: /tmp/gatehouse-prof-$scenario-$$ requests: $reqs"
+dest=/tmp/${PEER:-gatehouse}-prof-$scenario-$$
+cp -r "$w/prof" "$dest"
+echo "profile: $dest requests: $reqs"
 grep -E "Requests/sec|99%" "$w/wrk.out"

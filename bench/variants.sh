@@ -7,7 +7,8 @@
 #   bash bench/variants.sh [-r ROUNDS] [-d SECONDS] [-s "small big post"] NAME=DIR:CONFIG ...
 # DIR is a checkout with dist/ built and node_modules; CONFIG a JSON config (relative to bench/variants/ if not found).
 # NAME=DIR:CONFIG:LEVEL starts it with that log level (default warn, as the harness; info writes
-# the access lines, to a file). NAME=node:FILE runs a plain Node server on port 18000 instead (bench/ladder/*.js, ../shared's sut/node-floor.js).
+# the access lines, to a file); LEVEL+o (e.g. warn+o) also passes fastify-cli's -o, so that the app's server
+# options (lib/http/server-options.ts: the client write buffer) apply as under the gatehouse command. NAME=node:FILE runs a plain Node server on port 18000 instead (bench/ladder/*.js, ../shared's sut/node-floor.js).
 # Besides the harness's columns, each row has the gateway's read and write system calls per
 # request, bytes per read call, and its involuntary context switches per request (/proc/PID/io, status).
 # Example: bash bench/variants.sh -r 3 -d 5 plain=.:plain.json ratelimit=.:rate-limit.json
@@ -40,6 +41,7 @@ for r in $(seq "$rounds"); do
   for v in "$@"; do
     name=${v%%=*} spec=${v#*=}; dir=${spec%%:*} cfg=${spec#*:}; level=warn
     case $cfg in *:*) level=${cfg#*:}; cfg=${cfg%%:*};; esac
+    o=; case $level in *+o) o=-o; level=${level%+o};; esac
     if [ "$dir" = nginx ]; then
       taskset -c 0 nginx -c "$w/nginx.conf" -p "$w" -g 'daemon off;' > "$w/sut.log" 2>&1 &
     elif [ "$dir" = node ]; then
@@ -48,7 +50,7 @@ for r in $(seq "$rounds"); do
     else
       [ -f "$cfg" ] || cfg=$here/variants/$cfg
       dir=$(cd "$dir" && pwd); cfg=$(cd "$(dirname "$cfg")" && pwd)/$(basename "$cfg")
-      (cd "$dir" && GATEHOUSE_CONFIG="$cfg" exec taskset -c 0 node node_modules/.bin/fastify start -l "$level" -a 127.0.0.1 -p 18000 dist/app.js) > "$w/sut.log" 2>&1 &
+      (cd "$dir" && GATEHOUSE_CONFIG="$cfg" exec taskset -c 0 node node_modules/.bin/fastify start $o -l "$level" -a 127.0.0.1 -p 18000 dist/app.js) > "$w/sut.log" 2>&1 &
     fi
     pid=$!
     up=0; for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:18000/ && { up=1; break; }; sleep 0.1; done

@@ -10,6 +10,7 @@ import { parseDuration } from '../../lib/config/duration'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import gatehouse from '../../app'
+import { CLIENT_WRITE_BUFFER } from '../../lib/http/server-options'
 
 /** The message of the ConfigError a config is refused with; fails the test when it is accepted. */
 function messageOf (config: unknown): string {
@@ -496,7 +497,7 @@ t.test('tls', async t => {
     t.equal(options.http2, true)
     t.equal(options.https?.allowHTTP1, true)
     t.equal(options.https?.cert, a.pem())
-    t.same(gatehouse.serverOptions(base), {}, 'no listen.tls: no server options')
+    t.same(gatehouse.serverOptions(base), { http: { highWaterMark: CLIENT_WRITE_BUFFER } }, 'no listen.tls: only the client write buffer')
     t.throws(() => gatehouse.serverOptions(config), /cannot read/, 'relative to the working directory without baseDir')
   })
 })

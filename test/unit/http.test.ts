@@ -1,6 +1,9 @@
 import t from 'tap'
 import { forwardRequestHeaders, withoutHopByHop } from '../../lib/http/forward-headers'
 import { absoluteTarget, isValidHost, originTarget } from '../../lib/http/request-target'
+import { watchSend } from '../../lib/http/stall-timer'
+import { PassThrough } from 'node:stream'
+import { sleep, waitFor } from '../wait'
 
 t.test('forward-headers', async t => {
   t.test('hop-by-hop headers and those Connection names are left out of the copy', async t => {
@@ -77,6 +80,37 @@ t.test('request-target', async t => {
   t.test('isValidHost accepts host[:port] and refuses anything else', async t => {
     for (const h of ['a', 'a.test', 'a.test.', 'A-b_c~d.test', '10.0.0.1', '10.0.0.1:65535', '[::1]', '[::ffff:10.0.0.1]:1', 'x:0']) t.ok(isValidHost(h), h)
     for (const h of ['', ':80', 'a:', 'a:65536', 'a:123456', 'a:8x', 'a b', 'a/b', 'a@b', 'a\\b', 'a..b', '.a', '[::1', '[]', '[g::1]', '[::1]x', 'a%41', 'a,b', 'é']) t.notOk(isValidHost(h), h)
+  })
+})
+
+t.test('stall-timer watchSend', async t => {
+  t.test('many short pauses that add up past the limit are a slow reader, not a stalled one; one long pause is', async t => {
+    const source = new PassThrough()
+    source.resume()
+    let stalls = 0
+    watchSend(source, 80, () => { stalls++ })
+    // Twelve pauses of ~20 ms, each resumed: 240 ms paused in all, never 80 in one go.
+    for (let i = 0; i < 12; i++) {
+      source.pause()
+      await sleep(20)
+      source.resume()
+      await sleep(5)
+    }
+    t.equal(stalls, 0, 'no pause lasted the limit')
+    source.pause()
+    await waitFor(() => stalls === 1, { what: 'the stall of a pause that lasts' })
+    t.equal(stalls, 1, 'cut once')
+  })
+
+  t.test('an answer that ends while paused stops the watch', async t => {
+    const source = new PassThrough()
+    source.resume()
+    let stalls = 0
+    watchSend(source, 30, () => { stalls++ })
+    source.pause()
+    source.destroy()
+    await sleep(60)
+    t.equal(stalls, 0, 'nothing fires after close')
   })
 })
 
