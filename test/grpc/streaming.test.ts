@@ -7,7 +7,7 @@ import { startGrpcBackend, rawEchoClient, grpc } from './support'
 
 type Note = { text: string }
 
-async function gatewayTo (t: Parameters<Parameters<typeof t.test>[1]>[0], url: string): Promise<number> {
+async function gatewayTo (t: Parameters<typeof startH2Gateway>[0], url: string): Promise<number> {
   const gw = await startH2Gateway(t, {
     upstreams: { grpc: { servers: [{ url }], protocol: 'h2c' } },
     routes: [{ match: { path: '/*' }, upstream: 'grpc' }]
