@@ -84,5 +84,5 @@ t.test('a server stream of 100 000 messages keeps the gateway\'s memory flat', a
   await ended
   t.equal(status.code, grpc.status.OK)
   t.equal(received, count, `every message arrived (${received})`)
-  t.ok(peak < 6 * 1024 * 1024, `memory grew by at most 6 MiB during the call (peak ${(peak / 1048576).toFixed(1)} MiB of a ~20 MB stream)`)
+  t.ok(peak < 8 * 1024 * 1024, `memory grew by at most 8 MiB during the call (peak ${(peak / 1048576).toFixed(1)} MiB of a ~20 MB stream)`)
 })
