@@ -8,6 +8,8 @@ export const ConfigError = createError('GH_CONFIG_INVALID', 'Invalid Gatehouse c
 export const NoServerAvailableError = createError('GH_NO_SERVER_AVAILABLE', 'No server of upstream "%s" is available', 503)
 export const BadGatewayError = createError('GH_BAD_GATEWAY', 'Upstream "%s" failed to answer', 502)
 export const GatewayTimeoutError = createError('GH_GATEWAY_TIMEOUT', 'Upstream "%s" did not answer in time', 504)
+/** A gRPC call's own deadline (its grpc-timeout) passed before the backend answered. */
+export const DeadlineExceededError = createError('GH_DEADLINE_EXCEEDED', 'The call\'s deadline passed before upstream "%s" answered', 504)
 export const ConnectTimeoutError = createError('GH_CONNECT_TIMEOUT', 'Upstream "%s" could not be reached in time', 504)
 export const ShuttingDownError = createError('GH_SHUTTING_DOWN', 'Gatehouse is shutting down', 503)
 export const BadRequestError = createError('GH_BAD_REQUEST', 'Bad request: %s', 400)

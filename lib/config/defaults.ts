@@ -35,6 +35,8 @@ export const DEFAULT_SLOW_START = 0
 export const DEFAULT_HEALTH = {
   type: 'http' as const,
   path: '/health',
+  /** A grpc check asks about the server as a whole (the empty service name of grpc.health.v1). */
+  service: '',
   interval: 1_000,
   timeout: 500,
   healthyThreshold: 2,

@@ -56,7 +56,8 @@ export const ServerSchema = Closed({
 })
 
 export const HealthCheckSchema = Closed({
-  type: Type.Optional(StringEnum(['http', 'tcp'])),
+  type: Type.Optional(StringEnum(['http', 'tcp', 'grpc'])),
+  service: Type.Optional(Type.String({ description: 'the service a grpc check asks grpc.health.v1.Health/Check about; empty: the server as a whole' })),
   path: Type.Optional(Type.String({ pattern: '^/' })),
   host: Type.Optional(Type.String({ minLength: 1 })),
   interval: Type.Optional(Duration),

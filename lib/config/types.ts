@@ -24,8 +24,10 @@ export interface ServerOptions {
 }
 
 export interface HealthCheckOptions {
-  type: 'http' | 'tcp'
+  type: 'http' | 'tcp' | 'grpc'
   path: string
+  /** The service a grpc check names in its request ('' is the server as a whole). */
+  service: string
   host?: string
   interval: number
   timeout: number

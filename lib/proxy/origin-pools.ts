@@ -11,6 +11,7 @@ import { proxyProtocolConnector, type ProxyProtocolVersion } from './proxy-proto
 import { applyInterim } from './interim'
 import { carryTrailers } from '../grpc/trailers'
 import { requestKeepingTrailers } from '../grpc/h2-trailers'
+import { holdTrailersBehindData } from '../grpc/trailers-after-data'
 
 export interface PoolOptions {
   /** The scheme://host:port the pool connects to. */
@@ -213,6 +214,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       // Pool builds its connector from `connect` (useH2c there, as undici's H2CClient passes it
       // to Client; undici's connector type omits it).
       const connect = { timeout: options.connectTimeout, ...tls, allowH2: true, useH2c: options.protocol === 'h2c' }
+      holdTrailersBehindData()
       return new Pool(options.origin, {
         connections: options.connections,
         connect: connect as Pool.Options['connect'],

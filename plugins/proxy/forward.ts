@@ -8,7 +8,7 @@ import type { UpstreamRegistry } from '../../lib/upstreams/registry'
 import { Attempt } from '../../lib/proxy/attempt'
 import { logFailure } from '../../lib/proxy/attempt-log'
 import { BodyView } from '../../lib/http/body-view'
-import { BadRequestError, BODY_TOO_LARGE_CODE, CLIENT_ABORTED_CODE, ClientAbortedError, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../../lib/errors'
+import { BadRequestError, DeadlineExceededError, BODY_TOO_LARGE_CODE, CLIENT_ABORTED_CODE, ClientAbortedError, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../../lib/errors'
 import { forwardRequestHeaders, withoutHopByHop } from '../../lib/http/forward-headers'
 import { carryTarget } from '../../lib/proxy/upstream-target'
 import { carryPoolKey } from '../../lib/proxy/pool-key'
@@ -18,6 +18,7 @@ import { bodyPending, closeConnection } from '../../lib/http/close-connection'
 import { isReplayable, isStream, isUnread } from '../../lib/http/body-kind'
 import { askForTrailers, isGrpc } from '../../lib/grpc/call'
 import { passTrailers } from '../../lib/grpc/trailers'
+import { grpcTimeoutMs } from '../../lib/grpc/timeout'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -101,8 +102,30 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
     ;(this.raw as RawWithAttempt)[kAttempt] = attempt
     // `on`, not `once`: a response closes once, and release() is safe to call twice anyway.
     this.raw.on('close', releaseOnClose)
+    if (isGrpc(request.headers)) {
+      const deadline = grpcTimeoutMs(request.headers['grpc-timeout'])
+      // Beyond what a timer holds (about 24.8 days) is no bound worth keeping.
+      if (deadline !== undefined && deadline <= 2147483647) watchDeadline(this, attempt, deadline)
+    }
     send(this, request, attempt)
   })
+}
+
+/**
+ * A gRPC call's deadline bounds it at the gateway too: the header goes on to the backend,
+ * but a backend that does not honour it would hold the call until `timeouts.response`. When
+ * it passes the backend call is cancelled (RST_STREAM, as a client's reset) and, if no answer
+ * has started, the client gets DEADLINE_EXCEEDED, as Envoy bounds a call by its grpc-timeout.
+ * An answer already under way is cut: its client's own deadline has passed as well.
+ */
+function watchDeadline (reply: FastifyReply, attempt: Attempt, ms: number): void {
+  const timer = setTimeout(() => {
+    if (reply.raw.writableEnded || reply.raw.destroyed) return
+    const answered = reply.sent
+    attempt.abort()
+    if (!answered) reply.send(new DeadlineExceededError(attempt.upstream.name))
+  }, Math.max(1, Math.ceil(ms)))
+  reply.raw.once('close', () => clearTimeout(timer))
 }
 
 type ProxyReply = Parameters<Hook<'onError'>>[0]

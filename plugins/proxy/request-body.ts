@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { watchReceive } from '../../lib/http/stall-timer'
 import { ClientAbortedError, ReceiveTimeoutError } from '../../lib/errors'
+import { isGrpc } from '../../lib/grpc/call'
 
 export interface RequestBodyOptions {
   /** Bodies up to this many bytes are held in memory so that a failed attempt can be replayed. */
@@ -106,7 +107,10 @@ async function requestBody (fastify: FastifyInstance, opts: RequestBodyOptions) 
       payload.removeListener('end', onEnd)
       payload.removeListener('error', onError)
     }
-    if (limit === 0) streamOn()
+    // A gRPC call streams from its first byte: a client-streaming or bidirectional call may wait
+    // for an answer before it sends more, which a held body would never forward (nginx's
+    // grpc_pass does not buffer request bodies either). It is never replayed then.
+    if (limit === 0 || isGrpc(request.headers)) streamOn()
     else {
       payload.on('data', onData)
       payload.once('end', onEnd)

@@ -14,11 +14,14 @@ export interface GrpcBackend {
   url: string
   /** The metadata of every call that reached it. */
   calls: grpc.Metadata[]
+  /** How many calls the backend saw cancelled (the client, or the gateway for it, gave up). */
+  cancelled (): number
 }
 
 /** A @grpc/grpc-js server of the Echo service on 127.0.0.1:0: in clear text (h2c), or over TLS with `tls`. */
 export async function startGrpcBackend (t: Test, name: string, tls?: { cert: string, key: string }): Promise<GrpcBackend> {
   const calls: grpc.Metadata[] = []
+  let cancelled = 0
   const server = new grpc.Server()
   server.addService(Echo.service, {
     Say (call: grpc.ServerUnaryCall<{ text: string }, { text: string }>, cb: grpc.sendUnaryData<{ text: string }>) {
@@ -32,6 +35,35 @@ export async function startGrpcBackend (t: Test, name: string, tls?: { cert: str
       calls.push(call.metadata)
       const [code, ...message] = call.request.text.split(' ')
       cb({ code: Number(code), details: message.join(' ') })
+    },
+    Repeat (call: grpc.ServerWritableStream<{ text: string, count: number, hold: boolean }, { text: string }>) {
+      calls.push(call.metadata)
+      call.on('cancelled', () => { cancelled++ })
+      if (call.request.hold) return
+      // Written with backpressure: the next note waits for the stream to drain.
+      let i = 0
+      const write = (): void => {
+        while (i < call.request.count) {
+          if (call.cancelled) return
+          if (!call.write({ text: `${call.request.text} ${i++}` })) {
+            call.once('drain', write)
+            return
+          }
+        }
+        call.end()
+      }
+      write()
+    },
+    Collect (call: grpc.ServerReadableStream<{ text: string }, { text: string }>, cb: grpc.sendUnaryData<{ text: string }>) {
+      calls.push(call.metadata)
+      const texts: string[] = []
+      call.on('data', (n: { text: string }) => texts.push(n.text))
+      call.on('end', () => cb(null, { text: texts.join(',') }))
+    },
+    Chat (call: grpc.ServerDuplexStream<{ text: string }, { text: string }>) {
+      calls.push(call.metadata)
+      call.on('data', (n: { text: string }) => call.write({ text: `${name}: ${n.text}` }))
+      call.on('end', () => call.end())
     }
   })
   const port = await new Promise<number>((resolve, reject) => {
@@ -41,7 +73,7 @@ export async function startGrpcBackend (t: Test, name: string, tls?: { cert: str
     server.bindAsync('127.0.0.1:0', credentials, (err, p) => err === null ? resolve(p) : reject(err))
   })
   t.teardown(() => server.forceShutdown())
-  return { port, url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`, calls }
+  return { port, url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`, calls, cancelled: () => cancelled }
 }
 
 export interface Reply {
@@ -67,6 +99,13 @@ export function echoClient (t: Test, target: string): { call (method: 'Say' | 'F
       })
     }
   }
+}
+
+/** A raw grpc-js client of the Echo service, for streaming calls; closed in teardown. */
+export function rawEchoClient (t: Test, target: string): any {
+  const client = new Echo(target, grpc.credentials.createInsecure())
+  t.teardown(() => client.close())
+  return client
 }
 
 export { grpc }

@@ -126,6 +126,7 @@ function normalizeHealthCheck (path: string, hc: NonNullable<UpstreamConfig['hea
   const healthCheck = {
     type: hc.type ?? DEFAULT_HEALTH.type,
     path: hc.path ?? DEFAULT_HEALTH.path,
+    service: hc.service ?? DEFAULT_HEALTH.service,
     host: hc.host,
     interval: ms(hc.interval, DEFAULT_HEALTH.interval),
     timeout: ms(hc.timeout, DEFAULT_HEALTH.timeout),

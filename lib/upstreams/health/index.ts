@@ -3,6 +3,7 @@ import type { HealthCheckOptions } from '../../config'
 import type { Checker } from './checker'
 import { httpChecker } from './http-check'
 import { tcpCheck } from './tcp-check'
+import { grpcCheck } from './grpc-check'
 
 export { failureReason, type Checker, type CheckResult } from './checker'
 export { HealthState } from './health-state'
@@ -15,6 +16,7 @@ export type { HealthStatus, HealthTransition, Thresholds } from './health-state'
 export function createCheckers (dispatcher: Dispatcher): Record<HealthCheckOptions['type'], Checker> {
   return {
     http: httpChecker(dispatcher),
-    tcp: tcpCheck
+    tcp: tcpCheck,
+    grpc: grpcCheck
   }
 }
