@@ -88,9 +88,10 @@ t.test('stall-timer watchSend', async t => {
     const source = new PassThrough()
     source.resume()
     let stalls = 0
-    watchSend(source, 80, () => { stalls++ })
-    // Twelve pauses of ~20 ms, each resumed: 240 ms paused in all, never 80 in one go.
-    for (let i = 0; i < 12; i++) {
+    // A limit twenty times each pause, so that a loaded machine stretching a 20 ms pause cannot
+    // make one pause last it: 24 pauses of ~20 ms, 480 ms paused in all, never 400 in one go.
+    watchSend(source, 400, () => { stalls++ })
+    for (let i = 0; i < 24; i++) {
       source.pause()
       await sleep(20)
       source.resume()
