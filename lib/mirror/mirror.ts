@@ -105,6 +105,8 @@ export class Mirror {
     // behind name-based virtual hosting to no site, so the Host is left as the group says.
     if (!preserveHost || clientHost === undefined) headers.host = new URL(backend.origin).host
     if (body === undefined) delete headers['content-length']
+    // An HTTP/2 client's pseudo-headers (:method, :path, …) are no headers to send on (reply-from drops them too).
+    for (const name in headers) if (name.charCodeAt(0) === 58) delete headers[name]
     carryPoolKey(headers, backend.poolKey)
 
     this.inFlight++
