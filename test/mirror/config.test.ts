@@ -60,3 +60,9 @@ t.test('the gateway refuses to start with an unknown mirror group', async t => {
   c.routes[1].mirror.upstream = 'gone'
   await t.rejects(app.register(gatehouse, c).ready(), /routes\[1\]\.mirror\.upstream: unknown upstream "gone"/)
 })
+
+t.test('the README\'s Mirroring example is a valid config', async t => {
+  const { readmeBlock } = await import('../readme')
+  const config = normalizeConfig(JSON.parse(readmeBlock('Mirroring', 'json')), { env: {} })
+  t.same(config.routes[0].mirror, { upstream: 'api-next', percent: 10, maxBodySize: 65536, maxInFlight: 100 })
+})
