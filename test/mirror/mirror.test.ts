@@ -94,11 +94,11 @@ t.test('percent 100 copies every request, percent 0 none (and the route carries 
   await waitFor(async () => (await mirrorMetrics(gw, 'shadow')).answered === 30, { what: 'answered 30' })
 })
 
-t.test('percent 25 copies a quarter of the requests, within bounds', async t => {
+t.test('percent 50 copies half of the requests, within bounds', async t => {
   const main = await startBackend(t, 'main')
   const shadow = await startShadow(t)
-  const gw = await startGateway(t, config(main.url, shadow.url, { percent: 25 }))
-  const N = 1000
+  const gw = await startGateway(t, config(main.url, shadow.url, { percent: 50 }))
+  const N = 600
   let next = 0
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (next < N) {
@@ -108,8 +108,8 @@ t.test('percent 25 copies a quarter of the requests, within bounds', async t => 
     }
   }))
   const { sent, dropped, skipped } = await mirrorMetrics(gw, 'shadow')
-  // Binomial(1000, 0.25): mean 250, sd 13.7; outside 180..320 (5.1 sd) has probability < 4e-7.
-  t.ok(sent >= 180 && sent <= 320, `${sent} of ${N} copied`)
+  // Binomial(600, 0.5): mean 300, sd 12.2; outside 238..362 (5.06 sd either way) has probability 4.2e-7.
+  t.ok(sent >= 238 && sent <= 362, `${sent} of ${N} copied`)
   t.equal(dropped + skipped, 0)
   await waitFor(() => shadow.copies.length === sent, { what: 'every copy sent arrives' })
 })
@@ -209,4 +209,62 @@ t.test('a mirror that resets every connection: the process and the answers are u
   await waitFor(async () => (await mirrorMetrics(gw, 'shadow')).failed === 20, { what: '20 failed copies' })
   t.ok(resetter.connections() >= 1)
   t.equal((await call(`${gw.url}/api/after`)).status, 200, 'still serving')
+})
+
+t.test('the mirror group\'s balancer and passive ejection choose the copies\' servers', async t => {
+  const main = await startBackend(t, 'main')
+  const good = await startShadow(t)
+  const down = await refusingUrl()
+  const c = config(main.url, good.url)
+  c.upstreams.shadow = { servers: [{ url: down }, { url: good.url }], passive: { maxFails: 1, maxEjectionPercent: 100, failTimeout: '1m' } }
+  const gw = await startGateway(t, c)
+  for (let i = 0; i < 10; i++) t.equal((await call(`${gw.url}/api/${i}`)).status, 200)
+  await waitFor(async () => { const m = await mirrorMetrics(gw, 'shadow'); return m.answered + m.failed === 10 }, { what: 'every copy ended' })
+  const m = await mirrorMetrics(gw, 'shadow')
+  t.equal(m.failed, 1, 'one copy failed on the refusing server, which that ejected')
+  t.equal(m.answered, 9, 'the rest went to the server left')
+  t.equal(good.copies.length, 9)
+  t.equal(await metric(gw, `gatehouse_server_failures_total{upstream="shadow",server="${new URL(down).host}"}`), 1)
+  t.equal(await metric(gw, `gatehouse_server_ready{upstream="shadow",server="${new URL(down).host}"}`), 0)
+  t.equal(await metric(gw, `gatehouse_server_ready{upstream="api",server="${new URL(main.url).host}"}`), 1)
+})
+
+t.test('a copy is bounded by the mirror group\'s timeouts.response, and its slot freed', async t => {
+  const main = await startBackend(t, 'main')
+  const shadow = await startShadow(t)
+  shadow.hold()
+  const c = config(main.url, shadow.url, { maxInFlight: 1 })
+  c.upstreams.shadow.timeouts = { response: 100 }
+  c.upstreams.shadow.passive = { maxFails: 0 }
+  const gw = await startGateway(t, c)
+  t.equal((await call(`${gw.url}/api/1`)).status, 200)
+  await waitFor(async () => (await mirrorMetrics(gw, 'shadow')).failed === 1, { what: 'the copy timed out' })
+  t.equal((await call(`${gw.url}/api/2`)).status, 200)
+  t.same(await mirrorMetrics(gw, 'shadow'), { sent: 2, answered: 0, failed: 1, dropped: 0, skipped: 0 }, 'the slot was free again')
+})
+
+t.test('an answer that trickles for ever is cut after timeouts.response, and its slot freed', async t => {
+  const main = await startBackend(t, 'main')
+  const shadow = await startBackend(t, 'shadow')
+  const timers: NodeJS.Timeout[] = []
+  t.teardown(() => { for (const x of timers) clearInterval(x) })
+  shadow.handle((req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    // A byte well within each pause the body timeout allows, never an end.
+    const timer = setInterval(() => res.write('.'), 10)
+    timers.push(timer)
+    res.once('close', () => clearInterval(timer))
+  })
+  const c = config(main.url, shadow.url, { maxInFlight: 1 })
+  c.upstreams.shadow.timeouts = { response: 200 }
+  const gw = await startGateway(t, c)
+  t.equal((await call(`${gw.url}/api/1`)).status, 200)
+  await waitFor(async () => (await mirrorMetrics(gw, 'shadow')).answered === 1, { what: 'the copy answered' })
+  // While its answer trickles, the one slot is taken: later copies are dropped, until it is cut.
+  await waitFor(async () => {
+    t.equal((await call(`${gw.url}/api/more`)).status, 200)
+    return (await mirrorMetrics(gw, 'shadow')).sent === 2
+  }, { what: 'a second copy sent once the first answer was cut', every: 20 })
+  t.equal(shadow.hits.length, 2)
 })
