@@ -58,7 +58,7 @@ t.test('the gateway refuses to start with an unknown mirror group', async t => {
   t.teardown(() => app.close())
   const c = base()
   c.routes[1].mirror.upstream = 'gone'
-  await t.rejects(app.register(gatehouse, c).ready(), /routes\[1\]\.mirror\.upstream: unknown upstream "gone"/)
+  await t.rejects(async () => { await app.register(gatehouse, c).ready() }, /routes\[1\]\.mirror\.upstream: unknown upstream "gone"/)
 })
 
 t.test('the README\'s Mirroring example is a valid config', async t => {
