@@ -100,9 +100,10 @@ export class Mirror {
     const { preserveHost, timeouts } = upstream.options
     const clientHost = req.headers.host as string | undefined
     const headers = forwardRequestHeaders(req.headers, { ip: req.ip, protocol: req.protocol, host: clientHost, requestId: req.requestId }, preserveHost)
-    // As for the route's backend: the client's Host, or the server's own (the pools put a
-    // resolved server's name there). Envoy appends "-shadow" to it; that would send a shadow
-    // behind name-based virtual hosting to no site, so the Host is left as the group says.
+    // As for the route's backend: the client's Host, or the server's own as reply-from writes it
+    // (a URL's host, without a default port), which the pools replace with a resolved server's
+    // name. Envoy appends "-shadow" to it; that would send a shadow behind name-based virtual
+    // hosting to no site, so the Host is left as the group says.
     if (!preserveHost || clientHost === undefined) headers.host = new URL(backend.origin).host
     if (body === undefined) delete headers['content-length']
     // An HTTP/2 client's pseudo-headers (:method, :path, …) are no headers to send on (reply-from drops them too).

@@ -36,7 +36,12 @@ async function mirror (fastify: FastifyInstance) {
         const url = request.url
         const q = url.indexOf('?')
         const path = forwardPath(url, stripPrefix)
-        copies.offer(request, q === -1 ? path : path + url.slice(q))
+        try {
+          copies.offer(request, q === -1 ? path : path + url.slice(q))
+        } catch (err) {
+          // Whatever a copy runs into is the copy's: the request goes on as if there were no mirror.
+          request.log.warn({ err }, 'mirror: the copy could not be made')
+        }
       }
       done()
     }
