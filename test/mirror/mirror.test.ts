@@ -34,12 +34,14 @@ t.test('the mirror gets the same method, path, query, headers and body as the ba
   const bodies: Buffer[] = []
   main.handle(keepBodies(bodies))
   const shadow = await startShadow(t)
-  const gw = await startGateway(t, config(main.url, shadow.url))
+  const c = config(main.url, shadow.url)
+  c.routes[0].requestHeaders = { set: { 'x-added': 'by-{clientIp}' }, remove: ['x-secret'] }
+  const gw = await startGateway(t, c)
 
   const body = Buffer.from('{"order":42,"items":["a","b"]}')
   const res = await call(`${gw.url}/api/orders/7?x=1&y=%20z`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-custom': 'kept', host: 'shop.example.com', 'x-forwarded-for': '203.0.113.9', 'x-request-id': 'rid-1' },
+    headers: { 'content-type': 'application/json', 'x-custom': 'kept', 'x-secret': 'gone', host: 'shop.example.com', 'x-forwarded-for': '203.0.113.9', 'x-request-id': 'rid-1' },
     body
   })
   t.equal(res.status, 200)
@@ -56,6 +58,8 @@ t.test('the mirror gets the same method, path, query, headers and body as the ba
   t.equal(copy.headers.host, 'shop.example.com', 'the Host kept (the group\'s preserveHost), no -shadow suffix')
   t.equal(copy.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1')
   t.equal(copy.headers['x-request-id'], 'rid-1')
+  t.equal(copy.headers['x-added'], 'by-127.0.0.1', 'the route\'s request header rules applied')
+  t.equal(copy.headers['x-secret'], undefined)
   t.same(copy.headers, sent.headers, 'every header as the backend got it')
 })
 
