@@ -272,3 +272,35 @@ t.test('an answer that trickles for ever is cut after timeouts.response, and its
   }, { what: 'a second copy sent once the first answer was cut', every: 20 })
   t.equal(shadow.hits.length, 2)
 })
+
+t.test('an upgrade (WebSocket) is not copied', async t => {
+  const main = await startBackend(t, 'main')
+  main.server.on('upgrade', (_req, socket) => {
+    socket.on('error', () => {})
+    socket.end('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n')
+  })
+  const shadow = await startShadow(t)
+  const gw = await startGateway(t, config(main.url, shadow.url))
+  const { connect } = await import('node:net')
+  const head = await new Promise<string>((resolve, reject) => {
+    const socket = connect(gw.port, '127.0.0.1', () => {
+      socket.write('GET /api/ws HTTP/1.1\r\nHost: a.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')
+    })
+    let data = ''
+    socket.setEncoding('latin1')
+    socket.on('data', chunk => {
+      data += chunk
+      if (data.includes('\r\n\r\n')) {
+        socket.destroy()
+        resolve(data)
+      }
+    })
+    socket.on('error', reject)
+  })
+  t.match(head, /^HTTP\/1\.1 101 /, 'the tunnel was made')
+  t.equal((await mirrorMetrics(gw, 'shadow')).sent, 0, 'no copy of it')
+  t.equal((await call(`${gw.url}/api/plain`)).status, 200)
+  t.equal((await mirrorMetrics(gw, 'shadow')).sent, 1, 'a plain request on the route is copied')
+  await waitFor(() => shadow.copies.length === 1, { what: 'the plain copy' })
+  t.equal(shadow.copies[0].url, '/plain')
+})
