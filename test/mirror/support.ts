@@ -3,6 +3,7 @@ import { createServer as createNetServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import { call, type TestGateway } from '../helper'
+import type { GatehouseConfig } from '../../lib/config'
 
 type Test = { teardown (fn: () => unknown): void }
 
@@ -108,4 +109,27 @@ export async function mirrorMetrics (gw: TestGateway, upstream: string): Promise
     out[outcome] = await metric(gw, `gatehouse_mirror_requests_total{upstream="${upstream}",outcome="${outcome}"}`)
   }
   return out
+}
+
+/** A config of one route (`/api/*`, stripPrefix `/api`) to `api` at `main`, copying to `shadow` at `shadowUrl`; the admin API on for /metrics. */
+export function mirrorConfig (main: string, shadowUrl: string, mirror: Record<string, unknown> = {}, more: Partial<GatehouseConfig> = {}): GatehouseConfig {
+  return {
+    admin: { port: 0 },
+    upstreams: { api: { servers: [{ url: main }] }, shadow: { servers: [{ url: shadowUrl }] } },
+    routes: [{ match: { path: '/api/*' }, upstream: 'api', stripPrefix: '/api', mirror: { upstream: 'shadow', ...mirror } }],
+    ...more
+  }
+}
+
+/** A backend handler that keeps each request's body and answers with its size. */
+export function keepBodies (into: Buffer[]) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks)
+      into.push(body)
+      res.end(String(body.length))
+    })
+  }
 }
