@@ -125,11 +125,12 @@ export class Mirror {
       finish()
       counts.failed++
       const code = errorCode(err)
+      this.onFailure?.(upstream, backend, code)
+      // Not charged to the server: a request undici would not send (no server saw it), or a
+      // busy server, which is not a failing one (as for any request; counted for the group).
       if (REFUSED_ON_THE_WAY_OUT.has(code)) return
-      // A busy server is not a failing one (as for any request): counted for the group only.
       if (code === QUEUE_TIMEOUT_CODE) upstream.queueTimeouts++
       else upstream.attemptFailed(backend, Date.now())
-      this.onFailure?.(upstream, backend, code)
     }
     try {
       this.pools.request({
