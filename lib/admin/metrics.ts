@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Upstream } from '../upstreams/upstream'
 import { snapshot, SERVER_STATES, type ServerSnapshot, type UpstreamSnapshot } from './upstream-snapshot'
 import { LATENCY_BUCKETS } from './latency-histogram'
+import { MIRROR_OUTCOMES, mirrorCountsOf } from '../mirror/counts'
 
 type Labels = Record<string, string>
 /** The samples of one metric, from the state at scrape time. */
@@ -94,6 +95,21 @@ export function createMetrics (upstreams: () => readonly Upstream[], refused: ()
     collect () {
       this.reset()
       for (const [code, n] of refused()) this.inc({ code }, n)
+    }
+  })
+  // Copies of requests to mirror groups (lib/mirror/), by what became of them; only groups
+  // some route mirrors to have series, every outcome of them from the start.
+  new Counter({
+    name: 'gatehouse_mirror_requests_total',
+    help: `Copies of requests for a mirror group, by outcome (${MIRROR_OUTCOMES.join(', ')}): sent ones end answered or failed; dropped were over maxInFlight or found no ready server, skipped had a body that could not be copied.`,
+    labelNames: ['upstream', 'outcome'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const u of upstreams()) {
+        const counts = mirrorCountsOf(u)
+        if (counts !== undefined) for (const outcome of MIRROR_OUTCOMES) this.inc({ upstream: u.name, outcome }, counts[outcome])
+      }
     }
   })
   return registry

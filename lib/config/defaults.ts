@@ -133,3 +133,12 @@ export const DEFAULT_DNS_SERVERS: string[] = []
 // TLS. TLS 1.0 and 1.1 are deprecated by RFC 8996; Node's own floor is 1.2 too.
 export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2' as const
 export const DEFAULT_REJECT_UNAUTHORIZED = true
+
+/**
+ * `routes[].mirror`: every request is copied unless a share is given (nginx's `mirror` copies all;
+ * Envoy's request_mirror_policies default to 100 %); bodies up to what the gateway holds anyway
+ * (`limits.requestBuffer`'s default); at most this many copies in flight per route.
+ */
+export const DEFAULT_MIRROR_PERCENT = 100
+export const DEFAULT_MIRROR_MAX_BODY_SIZE = 65_536
+export const DEFAULT_MIRROR_MAX_IN_FLIGHT = 100

@@ -196,6 +196,15 @@ export const ListenSchema = Closed({
   }))
 })
 
+// Traffic mirroring: a copy of each sampled request to another group, its answer discarded
+// (lib/mirror/, lib/config/normalize/mirror.ts checks the group).
+export const MirrorSchema = Closed({
+  upstream: Type.String({ minLength: 1 }),
+  percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+  maxBodySize: Type.Optional(Size),
+  maxInFlight: Type.Optional(Type.Integer({ minimum: 1 }))
+})
+
 export const RouteSchema = Closed({
   match: Closed({
     path: Type.String({ pattern: '^/' }),
@@ -211,7 +220,8 @@ export const RouteSchema = Closed({
   responseHeaders: Type.Optional(HeaderRulesSchema),
   redirect: Type.Optional(RedirectSchema),
   cache: Type.Optional(CacheRuleSchema),
-  compress: Type.Optional(CompressSchema)
+  compress: Type.Optional(CompressSchema),
+  mirror: Type.Optional(MirrorSchema)
 })
 
 // The admin listener and how it is guarded (token, allowed hosts, sessions).

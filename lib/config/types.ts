@@ -113,6 +113,19 @@ export interface GatewayRoute {
   cache?: CacheRule | false
   /** undefined: the upstream's or the top-level compress applies; false: off for this route. */
   compress?: CompressRule | false
+  /** A copy of the route's requests to another group (lib/mirror/); undefined: none. */
+  mirror?: MirrorOptions
+}
+
+/** `routes[].mirror` with its defaults. */
+export interface MirrorOptions {
+  upstream: string
+  /** 0-100: the share of requests copied. */
+  percent: number
+  /** Bytes: a request with a larger body is not copied. */
+  maxBodySize: number
+  /** Copies of this route's requests in flight at once; past it, not sent. */
+  maxInFlight: number
 }
 
 /**

@@ -19,3 +19,20 @@ export function isStream (body: unknown): body is Readable {
 export function isUnread (body: unknown): boolean {
   return isStream(body) && !body.destroyed && !body.readableDidRead
 }
+
+// Bodies the parser held whole but hands on as a stream (past `retryBodyLimit`, within
+// `limits.requestBuffer`): the bytes are in memory anyway, and a copy of the request
+// (lib/mirror/) may send them without reading the stream the backend reads.
+const wholeBodies = new WeakMap<Readable, Buffer>()
+
+/** Remembers that `stream` carries exactly `body`, held whole. */
+export function markHeldWhole (stream: Readable, body: Buffer): void {
+  wholeBodies.set(stream, body)
+}
+
+/** The whole body behind a request body: itself when held, the held bytes of a marked stream, else undefined. */
+export function heldWhole (body: unknown): Buffer | undefined {
+  if (Buffer.isBuffer(body)) return body
+  if (typeof body === 'string') return Buffer.from(body)
+  return isStream(body) ? wholeBodies.get(body) : undefined
+}

@@ -75,7 +75,8 @@ export const PIPELINE = {
   preHandler: {
     'sticky-hint': { plugin: 'policies/sticky', when: 'an upstream (whether it is sticky is read per request, so a reload may turn it on)', uses: hasUpstream },
     'request-headers': { plugin: 'policies/filters/headers', when: '`requestHeaders`', uses: r => r.requestHeaders !== undefined },
-    'cache-lookup': { plugin: 'policies/cache', when: 'an upstream and a cache in force', uses: (r, c) => r.upstream !== undefined && routeCache(c, r) !== undefined }
+    'cache-lookup': { plugin: 'policies/cache', when: 'an upstream and a cache in force', uses: (r, c) => r.upstream !== undefined && routeCache(c, r) !== undefined },
+    mirror: { plugin: 'policies/mirror', when: '`mirror` with a `percent` above 0 (a copy of what goes to the backend)', uses: r => r.mirror !== undefined && r.mirror.percent > 0 }
   },
   handler: {
     redirect: { plugin: 'policies/filters/redirect', when: '`redirect` (answers in place of the proxy)', uses: r => r.redirect !== undefined }

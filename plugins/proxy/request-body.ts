@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { watchReceive } from '../../lib/http/stall-timer'
 import { ClientAbortedError, ReceiveTimeoutError } from '../../lib/errors'
 import { isGrpc } from '../../lib/grpc/call'
+import { markHeldWhole } from '../../lib/http/body-kind'
 
 export interface RequestBodyOptions {
   /** Bodies up to this many bytes are held in memory so that a failed attempt can be replayed. */
@@ -89,6 +90,7 @@ async function requestBody (fastify: FastifyInstance, opts: RequestBodyOptions) 
       // longer than retryBodyLimit, it is not replayed once an attempt has read it.
       const stream = new PassThrough()
       stream.on('error', noop)
+      markHeldWhole(stream, body)
       stream.end(body)
       done(null, stream)
     }

@@ -63,8 +63,10 @@ t.test('a route carries only the policy hooks it uses, in the declared order', a
     rateLimit: { max: 100, timeWindow: '1m' },
     cache: {},
     compress: {},
-    upstreams: { api: { sticky: {}, servers: [{ url }] } },
+    upstreams: { api: { sticky: {}, servers: [{ url }] }, shadow: { servers: [{ url }] } },
     routes: [
+      { match: { path: '/copied/*' }, upstream: 'api', mirror: { upstream: 'shadow' } },
+      { match: { path: '/never-copied/*' }, upstream: 'api', mirror: { upstream: 'shadow', percent: 0 } },
       {
         match: { path: '/all/*' },
         upstream: 'api',
@@ -85,6 +87,8 @@ t.test('a route carries only the policy hooks it uses, in the declared order', a
       onResponse: ['access-log'],
       onError: ['sticky-failed']
     },
+    '/copied/*': { onRequest: ['rate-limit'], preHandler: ['sticky-hint', 'cache-lookup', 'mirror'], onSend: ['sticky-cookie', 'compress'], onResponse: ['access-log'], onError: ['sticky-failed'] },
+    '/never-copied/*': { onRequest: ['rate-limit'], preHandler: ['sticky-hint', 'cache-lookup'], onSend: ['sticky-cookie', 'compress'], onResponse: ['access-log'], onError: ['sticky-failed'] },
     '/own-limit/*': { onRequest: ['rate-limit'], preHandler: ['sticky-hint'], onSend: ['sticky-cookie'], onResponse: ['access-log'], onError: ['sticky-failed'] }
   })
 

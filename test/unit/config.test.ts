@@ -70,7 +70,7 @@ t.test('export', async t => {
           cache: { lockTimeout: '2s' },
           compress: { threshold: '2KB', encodings: ['gzip'] }
         },
-        { match: { path: '/*' }, upstream: 'web', rateLimit: false, cache: false, compress: false, responseHeaders: { remove: ['Server'] } },
+        { match: { path: '/*' }, upstream: 'web', rateLimit: false, cache: false, compress: false, responseHeaders: { remove: ['Server'] }, mirror: { upstream: 'api', percent: 12.5, maxBodySize: '8KB', maxInFlight: 10 } },
         { match: { path: '/old/*' }, redirect: { to: 'https://{host}/new{path}', status: 301 } }
       ],
       filters: { allow: ['127.0.0.1', '::1'], requireHeaders: { 'X-Key': true }, basicAuth: { users: { alice: HASH } } },

@@ -6,6 +6,7 @@ import { ROUTE_METHODS } from '../../http/methods'
 import { routeFilters, type RouteDefaults } from './filters'
 import { normalizeCacheRule } from './cache'
 import { normalizeCompressRule } from './compress'
+import { normalizeMirror } from './mirror'
 
 /** The routes with their defaults; an unknown upstream or a stripPrefix that is not a prefix goes to `problems`. */
 export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<string>, global: GatehouseConfig['rateLimit'], problems: string[], defaults: RouteDefaults = { filters: {} }): GatewayRoute[] {
@@ -27,7 +28,8 @@ export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<s
       rateLimit: routeLimit(r.rateLimit, global),
       ...routeFilters(r, index, defaults, problems),
       cache: normalizeCacheRule(`routes[${index}].cache`, r.cache, problems),
-      compress: normalizeCompressRule(`routes[${index}].compress`, r.compress, problems)
+      compress: normalizeCompressRule(`routes[${index}].compress`, r.compress, problems),
+      ...(r.mirror !== undefined && { mirror: normalizeMirror(index, r, upstreams, problems) })
     }
   })
   checkClashes(normalized, problems)
