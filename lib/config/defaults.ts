@@ -133,3 +133,17 @@ export const DEFAULT_DNS_SERVERS: string[] = []
 // TLS. TLS 1.0 and 1.1 are deprecated by RFC 8996; Node's own floor is 1.2 too.
 export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2' as const
 export const DEFAULT_REJECT_UNAUTHORIZED = true
+// The access log: today's JSON line through the Fastify logger unless configured otherwise.
+/** `accessLog.format`: the JSON line through pino; "combined" or a template of `$fields` are written by Gatehouse itself. */
+export const DEFAULT_ACCESS_LOG_FORMAT = 'json'
+/** `accessLog.fields`: the JSON line's fields, those it had before they were selectable (grpcStatus only on a gRPC call). */
+export const DEFAULT_ACCESS_LOG_FIELDS = ['reqId', 'remoteAddress', 'upstream', 'server', 'status', 'responseTime', 'requestId', 'reason', 'grpcStatus']
+/** `accessLog.redact.query`: kept, as nginx, Apache and Envoy log the request target whole. */
+export const DEFAULT_ACCESS_LOG_REDACT_QUERY = false
+/** `accessLog.redact.headers`: none (header fields are logged only when a format names them). */
+export const DEFAULT_ACCESS_LOG_REDACT_HEADERS: string[] = []
+export const DEFAULT_ACCESS_LOG_ERRORS_ONLY = false
+/** `accessLog.sampleRatio`: every successful request gets its line. */
+export const DEFAULT_ACCESS_LOG_SAMPLE_RATIO = 1
+/** `accessLog.destination` of the combined and template formats. */
+export const DEFAULT_ACCESS_LOG_DESTINATION = 'stdout'

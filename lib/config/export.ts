@@ -26,6 +26,7 @@ export function exportConfig (config: NormalizedConfig, upstreams: readonly Upst
     limits: { ...config.limits },
     listen: exportListen(config.listen),
     dns: { servers: [...config.dns.servers] },
+    accessLog: structuredClone(config.accessLog),
     ...exportFilterLevel(config.written.top),
     // Top-level `false` normalizes to undefined, the same as leaving the key out.
     ...(config.cache !== undefined && { cache: structuredClone(config.cache) }),

@@ -214,6 +214,20 @@ export const RouteSchema = Closed({
   compress: Type.Optional(CompressSchema)
 })
 
+// The access log's format, fields, redaction and sampling; template fields and JSON field names
+// are checked in lib/config/normalize/access-log.ts, which names the one it does not know.
+export const AccessLogSchema = Closed({
+  format: Type.Optional(Type.String({ minLength: 1, description: '"json", "combined", or a template of $fields such as "$remote_addr $status $upstream"' })),
+  fields: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
+  redact: Type.Optional(Closed({
+    query: Type.Optional(Type.Boolean()),
+    headers: Type.Optional(Type.Array(Type.String({ pattern: '^[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+$', description: 'a header name' }), { uniqueItems: true }))
+  })),
+  errorsOnly: Type.Optional(Type.Boolean()),
+  sampleRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  destination: Type.Optional(Type.String({ minLength: 1, description: '"stdout" or a file path' }))
+})
+
 // The admin listener and how it is guarded (token, allowed hosts, sessions).
 export const AdminSchema = Closed({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
@@ -232,6 +246,7 @@ export const ConfigSchema = Closed({
   retryBodyLimit: Type.Optional(Type.Integer({ minimum: 0 })),
   drainTimeout: Type.Optional(Duration),
   admin: Type.Optional(AdminSchema),
+  accessLog: Type.Optional(AccessLogSchema),
   handleSignals: Type.Optional(Type.Boolean()),
   limits: Type.Optional(LimitsSchema),
   filters: Type.Optional(FiltersSchema),
@@ -264,3 +279,4 @@ export type SizeValue = Static<typeof Size>
 export type CacheRuleConfig = Static<typeof CacheRuleSchema>
 export type CacheConfig = Static<typeof CacheSchema>
 export type CompressConfig = Static<typeof CompressSchema>
+export type AccessLogConfig = Static<typeof AccessLogSchema>
