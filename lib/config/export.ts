@@ -72,6 +72,7 @@ function exportUpstream (u: UpstreamOptions): UpstreamConfig {
 
 function exportRoute (r: GatewayRoute, written: WrittenFilters['routes'][number] | undefined): RouteConfig {
   return {
+    ...(r.name !== undefined && { name: r.name }),
     match: { path: r.path, ...(r.host !== undefined && { host: r.host }), ...(r.methods !== undefined && { methods: r.methods as never }) },
     // A redirect route has no upstream, and the schema refuses one next to `redirect`.
     ...(r.upstream !== undefined && { upstream: r.upstream }),

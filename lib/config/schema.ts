@@ -197,6 +197,9 @@ export const ListenSchema = Closed({
 })
 
 export const RouteSchema = Closed({
+  // Unique (lib/config/normalize/routes.ts says which routes share one); never digits alone,
+  // which an unnamed route's index label could be.
+  name: Type.Optional(Type.String({ pattern: '^(?![0-9]+$)[A-Za-z0-9_.:-]{1,64}$', description: '1-64 letters, digits, "_", ".", ":" or "-", not digits alone' })),
   match: Closed({
     path: Type.String({ pattern: '^/' }),
     host: Type.Optional(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$', description: 'a host name, or one with a leading wildcard such as "*.example.com"' })),

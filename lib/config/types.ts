@@ -96,6 +96,8 @@ export interface RouteLimit {
 /** One configured route, normalized: named apart from Fastify's RouteOptions. */
 export interface GatewayRoute {
   index: number
+  /** `name`: the route's label in metrics and the access log (its index when it has none). */
+  name?: string
   path: string
   host?: string
   methods?: string[]

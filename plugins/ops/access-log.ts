@@ -6,6 +6,14 @@ import { compileAccessLog, type CompiledAccessLog } from '../../lib/access-log/c
 import type { LogEntry } from '../../lib/access-log/entry'
 import { lineWriter, type LineWriter } from '../../lib/access-log/destination'
 import { bodyBytesOf, countBodyBytes } from '../../lib/access-log/body-bytes'
+import { RouteFigureTable } from '../../lib/admin/route-figures'
+
+declare module '../../lib/upstreams/gatehouse' {
+  interface Gatehouse {
+    /** Each gateway route's counts by the group it sent to: the route-labelled metrics read them (lib/admin/route-metrics.ts). */
+    routeFigures?: RouteFigureTable
+  }
+}
 
 /**
  * One access line per request to a gateway route, and its count by status class on the
@@ -20,6 +28,7 @@ import { bodyBytesOf, countBodyBytes } from '../../lib/access-log/body-bytes'
 async function accessLog (fastify: FastifyInstance) {
   const options = fastify.gatehouse.config.accessLog
   const log = compileAccessLog(options)
+  const table = fastify.gatehouse.routeFigures = new RouteFigureTable()
   let writer: LineWriter | undefined
   if (log.line !== undefined) {
     const out = writer = lineWriter(options.destination, err => fastify.log.error({ err, destination: options.destination }, 'the access log cannot be written'))
@@ -34,7 +43,7 @@ async function accessLog (fastify: FastifyInstance) {
     }
   }
   fastify.gatehousePipeline.provide({
-    'access-log': accessLine(log, writer),
+    'access-log': accessLine(log, writer, table),
     'access-log-bytes': () => log.countsBytes ? countBytes : undefined
   })
 }
@@ -44,15 +53,21 @@ const countBytes: onRequestHookHandler = (request, reply, done) => {
   done()
 }
 
-const accessLine = (log: CompiledAccessLog, writer: LineWriter | undefined): HookFactory<'onResponse'> => (route, { fastify }) => {
-  const routeLabel = String(route.index)
+const accessLine = (log: CompiledAccessLog, writer: LineWriter | undefined, table: RouteFigureTable): HookFactory<'onResponse'> => (route, { fastify }) => {
+  const routeLabel = route.name ?? String(route.index)
+  // Declared once per route, so the routes of the config bound the series (a reload keeps the routes).
+  const figures = table.add(routeLabel, route.upstream)
   const keep = log.keep
   const gatehouseAccessLog: onResponseHookHandler = (request, reply, done) => {
     // A request a policy refused (429) never reached the handler; it is logged and counted all the same.
     const upstream = request.upstream ?? (route.upstream === undefined ? undefined : fastify.gatehouse.registry.get(route.upstream))
     if (upstream !== undefined) {
-      upstream.responses[Math.floor(reply.statusCode / 100)]++
+      const statusClass = Math.floor(reply.statusCode / 100)
+      upstream.responses[statusClass]++
       upstream.latency.observe(reply.elapsedTime)
+      const counts = figures.of(upstream.name)
+      counts.responses[statusClass]++
+      counts.latency.observe(reply.elapsedTime)
     }
     if (keep !== undefined && !keep(reply.statusCode)) {
       done()

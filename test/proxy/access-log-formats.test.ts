@@ -10,7 +10,7 @@ import { waitFor } from '../wait'
 import { freePort } from '../proxy-protocol/support'
 import type { GatehouseConfig } from '../../lib/config'
 
-type Test = Parameters<Parameters<typeof t.test>[1]>[0]
+type Test = { teardown (fn: () => unknown): void }
 
 function logFile (): string {
   return join(mkdtempSync(join(tmpdir(), 'gh-access-')), 'access.log')

@@ -61,6 +61,7 @@ t.test('export', async t => {
       },
       routes: [
         {
+          name: 'api',
           match: { path: '/api/*', host: 'API.example.com', methods: ['GET', 'POST'] },
           upstream: 'api',
           stripPrefix: '/api',
