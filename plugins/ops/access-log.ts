@@ -7,6 +7,7 @@ import type { LogEntry } from '../../lib/access-log/entry'
 import { lineWriter, type LineWriter } from '../../lib/access-log/destination'
 import { bodyBytesOf, countBodyBytes } from '../../lib/access-log/body-bytes'
 import { RouteFigureTable } from '../../lib/admin/route-figures'
+import { grpcStatusLabel } from '../../lib/admin/grpc-label'
 
 declare module '../../lib/upstreams/gatehouse' {
   interface Gatehouse {
@@ -68,6 +69,10 @@ const accessLine = (log: CompiledAccessLog, writer: LineWriter | undefined, tabl
       const counts = figures.of(upstream.name)
       counts.responses[statusClass]++
       counts.latency.observe(reply.elapsedTime)
+      if (request.grpcStatus !== null) {
+        const label = grpcStatusLabel(request.grpcStatus)
+        counts.grpc.set(label, (counts.grpc.get(label) ?? 0) + 1)
+      }
     }
     if (keep !== undefined && !keep(reply.statusCode)) {
       done()
