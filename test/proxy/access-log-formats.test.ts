@@ -8,6 +8,7 @@ import { once } from 'node:events'
 import { startBackend, startGateway, startLoggedGateway, call, type TestBackend } from '../helper'
 import { waitFor } from '../wait'
 import { freePort } from '../proxy-protocol/support'
+import { startH2Gateway, h2Request } from '../hostile/h2'
 import type { GatehouseConfig } from '../../lib/config'
 
 type Test = { teardown (fn: () => unknown): void }
@@ -224,4 +225,29 @@ t.test('a config with an unknown field or a json file destination fails at start
   await t.rejects(startGateway(t, config(b, { fields: ['status', 'bogus'] })), /accessLog\.fields\[1\]: unknown field "bogus"/)
   await t.rejects(startGateway(t, config(b, { destination: '/tmp/x.log' })), /accessLog\.destination: the json line goes through the Fastify logger/)
   await t.rejects(startGateway(t, config(b, { sampleRatio: 2 })), /accessLog\.sampleRatio/)
+})
+
+t.test('$body_bytes_sent counts a streamed answer, and HTTP/2 answers once', async t => {
+  const b = await startBackend(t, 'b')
+  b.handle((req, res) => {
+    req.resume()
+    // No length: chunked, written in three pieces.
+    res.write('abc')
+    res.write(Buffer.from('defg'))
+    setImmediate(() => res.end('hi'))
+  })
+  const file = logFile()
+  const gw = await startGateway(t, config(b, { format: '$request $status $body_bytes_sent', destination: file }))
+  const res = await call(`${gw.url}/stream`)
+  t.equal(res.body, 'abcdefghi')
+  const [line] = await waitLines(file, 1)
+  t.equal(line, 'GET /stream HTTP/1.1 200 9', 'the body bytes, without the chunked framing')
+
+  const h2file = logFile()
+  const h2 = await startH2Gateway(t, config(b, { format: '$request $status $body_bytes_sent', destination: h2file }))
+  const answer = await h2Request(h2.port, { ':method': 'GET', ':path': '/over-h2' })
+  t.equal(answer.body, 'abcdefghi')
+  hello(b)
+  await h2Request(h2.port, { ':method': 'GET', ':path': '/fixed' })
+  t.same(await waitLines(h2file, 2), ['GET /over-h2 HTTP/2.0 200 9', 'GET /fixed HTTP/2.0 200 5'], 'HTTP/2 as nginx names it; each byte counted once')
 })
