@@ -251,3 +251,15 @@ t.test('$body_bytes_sent counts a streamed answer, and HTTP/2 answers once', asy
   await h2Request(h2.port, { ':method': 'GET', ':path': '/fixed' })
   t.same(await waitLines(h2file, 2), ['GET /over-h2 HTTP/2.0 200 9', 'GET /fixed HTTP/2.0 200 5'], 'HTTP/2 as nginx names it; each byte counted once')
 })
+
+t.test('accessLog is fixed at start: a reload that changes it keeps the format in force and says so', async t => {
+  const b = await startBackend(t, 'b')
+  hello(b)
+  const file = logFile()
+  const gw = await startLoggedGateway(t, config(b, { format: 'first $uri', destination: file }))
+  gw.app.gatehouse.reload(config(b, { format: 'second $uri', destination: file }))
+  t.equal(gw.count(/accessLog changed: it is fixed at start/), 1, 'a warning')
+  t.equal(gw.app.gatehouse.config.accessLog.format, 'first $uri', 'the config in force (and GET /config) keeps the format the routes use')
+  await call(`${gw.url}/x`)
+  t.same(await waitLines(file, 1), ['first /x'])
+})
