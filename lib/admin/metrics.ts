@@ -1,8 +1,9 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Upstream } from '../upstreams/upstream'
 import { snapshot, SERVER_STATES, type ServerSnapshot, type UpstreamSnapshot } from './upstream-snapshot'
-import { LATENCY_BUCKETS } from './latency-histogram'
 import { MIRROR_OUTCOMES, mirrorCountsOf } from '../mirror/counts'
+import type { RouteFigures } from './route-figures'
+import { addRouteMetrics } from './route-metrics'
 
 type Labels = Record<string, string>
 /** The samples of one metric, from the state at scrape time. */
@@ -13,7 +14,7 @@ type Samples = (upstreams: UpstreamSnapshot[]) => Iterable<[Labels, number]>
  * own (the host app's default registry is left alone). Every value is read from the live
  * counters when Prometheus scrapes, so proxying a request costs no metric bookkeeping.
  */
-export function createMetrics (upstreams: () => readonly Upstream[], refused: () => ReadonlyMap<string, number> = () => new Map(), changes: () => Readonly<Record<string, number>> = () => ({})): Registry {
+export function createMetrics (upstreams: () => readonly Upstream[], refused: () => ReadonlyMap<string, number> = () => new Map(), changes: () => Readonly<Record<string, number>> = () => ({}), routes: () => readonly RouteFigures[] = () => []): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' })
 
@@ -37,9 +38,6 @@ export function createMetrics (upstreams: () => readonly Upstream[], refused: ()
     for (const u of state) for (const s of u.servers) yield [{ upstream: u.name, server: s.id, ...extra?.(s) }, value(s)]
   }
 
-  define(Counter, 'gatehouse_requests_total', 'Requests answered, by upstream group and status class.', ['upstream', 'status'], function * (state) {
-    for (const u of state) for (const [status, n] of Object.entries(u.responses)) yield [{ upstream: u.name, status }, n]
-  })
   define(Counter, 'gatehouse_retries_total', 'Attempts sent again to another server after a failure.', ['upstream'], function * (state) {
     for (const u of state) yield [{ upstream: u.name }, u.retries]
   })
@@ -85,7 +83,8 @@ export function createMetrics (upstreams: () => readonly Upstream[], refused: ()
       for (const [action, n] of Object.entries(changes())) this.inc({ action }, n)
     }
   })
-  registry.registerMetric(durationHistogram(upstreams) as never)
+  // By route as well as upstream: requests, their latency, and gRPC statuses.
+  addRouteMetrics(registry, routes, name => upstreams().some(u => u.name === name))
   // Not through define(): these have no upstream, and are not read from a snapshot.
   new Counter({
     name: 'gatehouse_refused_before_routing_total',
@@ -113,32 +112,4 @@ export function createMetrics (upstreams: () => readonly Upstream[], refused: ()
     }
   })
   return registry
-}
-
-/**
- * gatehouse_request_duration_seconds, per upstream, from the plain counters each group keeps
- * (lib/admin/latency-histogram.ts): prom-client's Histogram would hash the labels of every request.
- * An object with `name` and `get()` is what prom-client's Registry formats.
- */
-function durationHistogram (upstreams: () => readonly Upstream[]) {
-  const name = 'gatehouse_request_duration_seconds'
-  const help = 'Time from the request to the end of the answer, per upstream group, as in the access log.'
-  const bounds = [...LATENCY_BUCKETS.map(String), '+Inf']
-  return {
-    name,
-    help,
-    type: 'histogram',
-    aggregator: 'sum',
-    reset () {},
-    get () {
-      const values: Array<{ metricName: string, labels: Labels, value: number }> = []
-      for (const u of upstreams()) {
-        const h = u.latency
-        h.cumulative().forEach((value, i) => values.push({ metricName: `${name}_bucket`, labels: { upstream: u.name, le: bounds[i] }, value }))
-        values.push({ metricName: `${name}_sum`, labels: { upstream: u.name }, value: h.sum / 1000 })
-        values.push({ metricName: `${name}_count`, labels: { upstream: u.name }, value: h.count })
-      }
-      return { name, help, type: 'histogram', aggregator: 'sum', values }
-    }
-  }
 }

@@ -142,3 +142,17 @@ export const DEFAULT_REJECT_UNAUTHORIZED = true
 export const DEFAULT_MIRROR_PERCENT = 100
 export const DEFAULT_MIRROR_MAX_BODY_SIZE = 65_536
 export const DEFAULT_MIRROR_MAX_IN_FLIGHT = 100
+// The access log: today's JSON line through the Fastify logger unless configured otherwise.
+/** `accessLog.format`: the JSON line through pino; "combined" or a template of `$fields` are written by Gatehouse itself. */
+export const DEFAULT_ACCESS_LOG_FORMAT = 'json'
+/** `accessLog.fields`: the JSON line's fields, those it had before they were selectable (grpcStatus only on a gRPC call). */
+export const DEFAULT_ACCESS_LOG_FIELDS = ['reqId', 'remoteAddress', 'upstream', 'server', 'status', 'responseTime', 'requestId', 'reason', 'grpcStatus']
+/** `accessLog.redact.query`: kept, as nginx, Apache and Envoy log the request target whole. */
+export const DEFAULT_ACCESS_LOG_REDACT_QUERY = false
+/** `accessLog.redact.headers`: none (header fields are logged only when a format names them). */
+export const DEFAULT_ACCESS_LOG_REDACT_HEADERS: string[] = []
+export const DEFAULT_ACCESS_LOG_ERRORS_ONLY = false
+/** `accessLog.sampleRatio`: every successful request gets its line. */
+export const DEFAULT_ACCESS_LOG_SAMPLE_RATIO = 1
+/** `accessLog.destination` of the combined and template formats. */
+export const DEFAULT_ACCESS_LOG_DESTINATION = 'stdout'

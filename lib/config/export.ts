@@ -26,6 +26,7 @@ export function exportConfig (config: NormalizedConfig, upstreams: readonly Upst
     limits: { ...config.limits },
     listen: exportListen(config.listen),
     dns: { servers: [...config.dns.servers] },
+    accessLog: structuredClone(config.accessLog),
     ...exportFilterLevel(config.written.top),
     // Top-level `false` normalizes to undefined, the same as leaving the key out.
     ...(config.cache !== undefined && { cache: structuredClone(config.cache) }),
@@ -71,6 +72,7 @@ function exportUpstream (u: UpstreamOptions): UpstreamConfig {
 
 function exportRoute (r: GatewayRoute, written: WrittenFilters['routes'][number] | undefined): RouteConfig {
   return {
+    ...(r.name !== undefined && { name: r.name }),
     match: { path: r.path, ...(r.host !== undefined && { host: r.host }), ...(r.methods !== undefined && { methods: r.methods as never }) },
     // A redirect route has no upstream, and the schema refuses one next to `redirect`.
     ...(r.upstream !== undefined && { upstream: r.upstream }),

@@ -206,6 +206,9 @@ export const MirrorSchema = Closed({
 })
 
 export const RouteSchema = Closed({
+  // Unique (lib/config/normalize/routes.ts says which routes share one); never digits alone,
+  // which an unnamed route's index label could be.
+  name: Type.Optional(Type.String({ pattern: '^(?![0-9]+$)[A-Za-z0-9_.:-]{1,64}$', description: '1-64 letters, digits, "_", ".", ":" or "-", not digits alone' })),
   match: Closed({
     path: Type.String({ pattern: '^/' }),
     host: Type.Optional(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$', description: 'a host name, or one with a leading wildcard such as "*.example.com"' })),
@@ -222,6 +225,20 @@ export const RouteSchema = Closed({
   cache: Type.Optional(CacheRuleSchema),
   compress: Type.Optional(CompressSchema),
   mirror: Type.Optional(MirrorSchema)
+})
+
+// The access log's format, fields, redaction and sampling; template fields and JSON field names
+// are checked in lib/config/normalize/access-log.ts, which names the one it does not know.
+export const AccessLogSchema = Closed({
+  format: Type.Optional(Type.String({ minLength: 1, description: '"json", "combined", or a template of $fields such as "$remote_addr $status $upstream"' })),
+  fields: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
+  redact: Type.Optional(Closed({
+    query: Type.Optional(Type.Boolean()),
+    headers: Type.Optional(Type.Array(Type.String({ pattern: '^[!#$%&\'*+\\-.^_`|~0-9A-Za-z]+$', description: 'a header name' }), { uniqueItems: true }))
+  })),
+  errorsOnly: Type.Optional(Type.Boolean()),
+  sampleRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  destination: Type.Optional(Type.String({ minLength: 1, description: '"stdout" or a file path' }))
 })
 
 // The admin listener and how it is guarded (token, allowed hosts, sessions).
@@ -242,6 +259,7 @@ export const ConfigSchema = Closed({
   retryBodyLimit: Type.Optional(Type.Integer({ minimum: 0 })),
   drainTimeout: Type.Optional(Duration),
   admin: Type.Optional(AdminSchema),
+  accessLog: Type.Optional(AccessLogSchema),
   handleSignals: Type.Optional(Type.Boolean()),
   limits: Type.Optional(LimitsSchema),
   filters: Type.Optional(FiltersSchema),
@@ -274,3 +292,4 @@ export type SizeValue = Static<typeof Size>
 export type CacheRuleConfig = Static<typeof CacheRuleSchema>
 export type CacheConfig = Static<typeof CacheSchema>
 export type CompressConfig = Static<typeof CompressSchema>
+export type AccessLogConfig = Static<typeof AccessLogSchema>

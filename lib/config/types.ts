@@ -96,6 +96,8 @@ export interface RouteLimit {
 /** One configured route, normalized: named apart from Fastify's RouteOptions. */
 export interface GatewayRoute {
   index: number
+  /** `name`: the route's label in metrics and the access log (its index when it has none). */
+  name?: string
   path: string
   host?: string
   methods?: string[]
@@ -181,6 +183,23 @@ export interface NormalizedConfig {
   baseDir: string
   /** The filters and header rules of each level as written (see WrittenFilters). */
   written: WrittenFilters
+  /** `accessLog`: the line's format and fields, what is redacted, which requests get one (fixed at start). */
+  accessLog: AccessLogOptions
+}
+
+export interface AccessLogOptions {
+  /** "json", "combined", or a template of `$fields`, as written. */
+  format: string
+  /** The JSON line's fields, in order. */
+  fields: string[]
+  /** `query`: the query string logged as "[redacted]"; `headers`: lower-cased names whose values are. */
+  redact: { query: boolean, headers: string[] }
+  /** Only answers with a status of 400 or more get a line. */
+  errorsOnly: boolean
+  /** The share of answers below 400 that get a line. */
+  sampleRatio: number
+  /** "stdout" or an absolute file path (resolved against the config's directory): where combined and template lines go. */
+  destination: string
 }
 
 type FilterKeys = 'filters' | 'requestHeaders' | 'responseHeaders'

@@ -25,9 +25,10 @@ export interface TrailerSink {
  * "trailers-only" (the status in the headers, no trailers): its status goes in the trailers
  * too, where every gRPC client reads it once a response has a body.
  * Registered before the body is handed to the reply, so the trailers are added before the
- * reply's own end listener ends the response.
+ * reply's own end listener ends the response. `onStatus` hears the grpc-status passed on
+ * (undefined when there was none), for the access log and metrics.
  */
-export function passTrailers (body: Readable, headers: IncomingHttpHeaders, sink: TrailerSink): void {
+export function passTrailers (body: Readable, headers: IncomingHttpHeaders, sink: TrailerSink, onStatus?: (status: string | string[] | undefined) => void): void {
   body.once('end', () => {
     const trailers = (body as Carrier)[kTrailers]
     const out: OutgoingHttpHeaders = {}
@@ -45,6 +46,7 @@ export function passTrailers (body: Readable, headers: IncomingHttpHeaders, sink
       if (headers['grpc-message'] !== undefined) out['grpc-message'] = headers['grpc-message']
       any = true
     }
+    onStatus?.(out['grpc-status'] as string | string[] | undefined)
     if (any) {
       try {
         sink.addTrailers(out)

@@ -47,7 +47,7 @@ const LOGIN = new Set(['/', '/login', '/logout'])
  * address, lib/admin/failed-logins.ts) or a dashboard session (lib/admin/sessions.ts), then read-only.
  */
 export default async function admin (fastify: FastifyInstance, opts: AdminOptions) {
-  const registry = createMetrics(() => fastify.gatehouse.registry.all(), () => refusalsOf(fastify.server)?.counts ?? new Map(), () => fastify.gatehouse.runtime.counts)
+  const registry = createMetrics(() => fastify.gatehouse.registry.all(), () => refusalsOf(fastify.server)?.counts ?? new Map(), () => fastify.gatehouse.runtime.counts, () => fastify.gatehouse.routeFigures?.all() ?? [])
   let draining = false
   const sessions = new AdminSessions(opts.sessionTtl)
   const failures = new FailedLogins()

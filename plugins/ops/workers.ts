@@ -69,7 +69,7 @@ async function workers (fastify: FastifyInstance, opts: { channel: WorkerChannel
   let metrics: Promise<Registry> | undefined
   opts.channel.collector = async () => {
     metrics ??= import('../../lib/admin/metrics').then(({ createMetrics }) =>
-      createMetrics(() => fastify.gatehouse.registry.all(), () => refusalsOf(fastify.server)?.counts ?? new Map(), () => fastify.gatehouse.runtime.counts))
+      createMetrics(() => fastify.gatehouse.registry.all(), () => refusalsOf(fastify.server)?.counts ?? new Map(), () => fastify.gatehouse.runtime.counts, () => fastify.gatehouse.routeFigures?.all() ?? []))
     return await (await metrics).getMetricsAsJSON()
   }
   fastify.addHook('onClose', async () => opts.channel.close())

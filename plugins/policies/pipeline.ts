@@ -7,6 +7,7 @@ import type { GatewayRoute, NormalizedConfig } from '../../lib/config'
 import { routeCache } from '../../lib/config/normalize/cache'
 import { routeCompress } from '../../lib/config/normalize/compress'
 import { toArray } from '../../lib/to-array'
+import { accessLogCountsBytes } from '../../lib/access-log/counts-bytes'
 
 /** The hook of each phase a policy may add to a route; `handler` replaces the route's handler. */
 export interface PhaseHooks {
@@ -62,6 +63,7 @@ const hasUpstream = (route: GatewayRoute) => route.upstream !== undefined
  */
 export const PIPELINE = {
   onRequest: {
+    'access-log-bytes': { plugin: 'ops/access-log', when: 'an access log format that logs the body bytes sent (`$body_bytes_sent`, as `combined` does)', uses: (r, c) => accessLogCountsBytes(c) },
     ip: { plugin: 'policies/filters/ip', when: '`filters.allow` or `filters.deny`', uses: r => r.filters?.allow !== undefined || r.filters?.deny !== undefined },
     methods: { plugin: 'policies/filters/methods', when: '`filters.methods`', uses: r => r.filters?.methods !== undefined },
     'declared-size': { plugin: 'policies/filters/body-size', when: '`filters.maxBodySize`', uses: r => r.filters?.maxBodySize !== undefined },

@@ -31,6 +31,7 @@ async function errorHandler (fastify: FastifyInstance) {
       // a body by an empty DATA frame, not on the headers, and gRPC clients then read the trailers.
       const grpcStatus = { 'grpc-status': String(grpcStatusOf(internal ? 'GH_INTERNAL' : error.code, internal ? 500 : status)), 'grpc-message': encodeGrpcMessage(internal ? 'Internal Server Error' : error.message) }
       if (request.raw.httpVersionMajor === 2 && !reply.raw.headersSent) reply.raw.addTrailers(grpcStatus)
+      request.grpcStatus = grpcStatus['grpc-status']
       reply.code(200).header('content-type', 'application/grpc').headers(grpcStatus).send()
       return
     }

@@ -19,6 +19,7 @@ import { isReplayable, isStream, isUnread } from '../../lib/http/body-kind'
 import { askForTrailers, isGrpc } from '../../lib/grpc/call'
 import { passTrailers } from '../../lib/grpc/trailers'
 import { grpcTimeoutMs } from '../../lib/grpc/timeout'
+import { grpcStatusOf } from '../../lib/grpc/status'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -244,7 +245,9 @@ const onResponse: Hook<'onResponse'> = (request, reply, res) => {
     return
   }
   // gRPC's status comes in trailers, which only HTTP/2 carries to the client here.
-  if (request.raw.httpVersionMajor === 2 && isGrpc(request.headers)) passTrailers(res.stream, (res as unknown as ProxiedResponse).headers, reply.raw)
+  if (request.raw.httpVersionMajor === 2 && isGrpc(request.headers)) {
+    passTrailers(res.stream, (res as unknown as ProxiedResponse).headers, reply.raw, status => { request.grpcStatus = callStatus(status, res.statusCode) })
+  }
   const tap = request.proxyTap
   const body = tap === null ? res.stream : tap.response(reply, res as unknown as ProxiedResponse)
   if (body !== null) reply.send(body)
@@ -354,6 +357,16 @@ export function dropBackendHeaders (reply: { request: unknown, raw: { headersSen
   }
   reply.header('x-request-id', request.requestId)
   return true
+}
+
+/**
+ * The status a gRPC client reads from the backend's answer: its grpc-status; without one, what
+ * the gRPC spec has a client make of the HTTP status (an HTTP/1.1 backend's 503 is UNAVAILABLE);
+ * '' for a 200 that ended without a status (a broken backend: the client sees no status).
+ */
+function callStatus (status: string | string[] | undefined, httpStatus: number): string {
+  if (status !== undefined) return Array.isArray(status) ? status[0] ?? '' : status
+  return httpStatus === 200 ? '' : String(grpcStatusOf(undefined, httpStatus))
 }
 
 function errorCode (error: Error): string {

@@ -14,6 +14,8 @@ declare module 'fastify' {
     preferredBackend: string | null
     /** Why a filter refused the request (plugins/policies/filters/), for the access log; null otherwise. */
     refusal: RefusalReason | null
+    /** A gRPC call's grpc-status as its client got it (the backend's, or the gateway's own answer's), for the access log and metrics; null otherwise. */
+    grpcStatus: string | null
   }
 }
 
@@ -27,6 +29,7 @@ async function requestState (fastify: FastifyInstance) {
   fastify.decorateRequest('backend', null)
   fastify.decorateRequest('preferredBackend', null)
   fastify.decorateRequest('refusal', null)
+  fastify.decorateRequest('grpcStatus', null)
 }
 
 export default fp(requestState, { fastify: '5.x', name: 'gatehouse-request-state' })

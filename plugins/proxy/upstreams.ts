@@ -39,8 +39,11 @@ async function upstreams (fastify: FastifyInstance, opts: UpstreamsOptions) {
       const runtimeChangesDropped = runtime.reset()
       const summary = registry.apply(next)
       // Routes are Fastify route declarations, fixed once the server is ready; the old table stays.
-      gatehouse.config = { ...next, routes: gatehouse.config.routes }
+      // So is the access log's format, compiled into those routes' hooks.
+      const accessLogChanged = JSON.stringify(next.accessLog) !== JSON.stringify(gatehouse.config.accessLog)
+      gatehouse.config = { ...next, routes: gatehouse.config.routes, accessLog: gatehouse.config.accessLog }
       if (routesChanged) fastify.log.warn('the route table changed: routes are fixed at start, restart Gatehouse to apply them')
+      if (accessLogChanged) fastify.log.warn('accessLog changed: it is fixed at start, restart Gatehouse to apply it')
       return { ...summary, routesChanged, runtimeChangesDropped }
     }
   }

@@ -25,7 +25,7 @@ t.test('the admin API shows every server state and counts, on its own port', asy
   const metrics = await call(`${admin}/metrics`)
   t.equal(metrics.status, 200)
   t.match(metrics.headers['content-type'], /^text\/plain/)
-  t.match(metrics.body, /gatehouse_requests_total\{upstream="u",status="2xx"\} 3\n/)
+  t.match(metrics.body, /gatehouse_requests_total\{upstream="u",route="0",status="2xx"\} 3\n/)
   t.match(metrics.body, /gatehouse_retries_total\{upstream="u"\} 1\n/)
   t.match(metrics.body, /gatehouse_server_failures_total\{upstream="u",server="dead"\} 1\n/)
   t.match(metrics.body, /gatehouse_server_ready\{upstream="u",server="dead"\} 0\n/)

@@ -61,6 +61,7 @@ t.test('export', async t => {
       },
       routes: [
         {
+          name: 'api',
           match: { path: '/api/*', host: 'API.example.com', methods: ['GET', 'POST'] },
           upstream: 'api',
           stripPrefix: '/api',
@@ -88,6 +89,7 @@ t.test('export', async t => {
       watch: true,
       workers: 2,
       dns: { servers: ['127.0.0.53', '[::1]:5353'] },
+      accessLog: { format: '$remote_addr $status $http_x_api_key', fields: ['status', 'url'], redact: { query: true, headers: ['X-Api-Key'] }, errorsOnly: false, sampleRatio: 0.5, destination: 'access.log' },
       listen: {
         tls: { cert: 'front.pem', key: 'front-key.pem', sni: { 'API.example.com': { cert: 'other.pem', key: 'other-key.pem' } }, minVersion: 'TLSv1.3' },
         http2: true,

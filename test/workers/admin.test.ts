@@ -57,7 +57,7 @@ t.test('GET /metrics sums every worker\'s counters; a server\'s state stays one 
   // Each worker reports its count once a second: wait until both served some, so that a sum is a sum.
   await waitFor(async () => (await m.workers()).workers.every(w => w.requests > 0), { what: 'both workers served' })
   const text = (await get(`${m.admin}/metrics`)).body
-  t.equal(sample(text, 'gatehouse_requests_total{upstream="u",status="2xx"}'), 20, 'the 20 requests of both workers')
+  t.equal(sample(text, 'gatehouse_requests_total{upstream="u",route="0",status="2xx"}'), 20, 'the 20 requests of both workers')
   t.equal(sample(text, 'gatehouse_server_attempts_total{upstream="u",server="a"}'), 20)
   t.equal(sample(text, 'gatehouse_server_ready{upstream="u",server="a"}'), 1, 'ready is 1, not 1 per worker')
 })

@@ -20,6 +20,7 @@ export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<s
     }
     return {
       index,
+      ...(r.name !== undefined && { name: r.name }),
       path: r.match.path,
       host: r.match.host?.toLowerCase(),
       methods: r.match.methods,
@@ -33,6 +34,7 @@ export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<s
     }
   })
   checkClashes(normalized, problems)
+  checkNames(normalized, problems)
   return normalized
 }
 
@@ -48,6 +50,17 @@ function routeLimit (own: RouteConfig['rateLimit'], global: GatehouseConfig['rat
     key: own.key ?? global?.key ?? DEFAULT_RATE_LIMIT.key,
     max: own.max ?? global?.max ?? DEFAULT_RATE_LIMIT.max,
     timeWindow: ms(own.timeWindow ?? global?.timeWindow, DEFAULT_RATE_LIMIT.timeWindow)
+  }
+}
+
+/** A name labels one route's series in the metrics: two routes may not share it. */
+function checkNames (routes: readonly GatewayRoute[], problems: string[]): void {
+  const named = new Map<string, number>()
+  for (const r of routes) {
+    if (r.name === undefined) continue
+    const prev = named.get(r.name)
+    if (prev !== undefined) problems.push(`routes[${r.index}].name: "${r.name}" is already the name of routes[${prev}]`)
+    else named.set(r.name, r.index)
   }
 }
 

@@ -21,7 +21,7 @@ t.test('refusals are counted in /metrics by upstream and reason, and shown in /u
   t.match(metrics, /gatehouse_refused_total\{upstream="api",reason="ip"\} 2/)
   t.match(metrics, /gatehouse_refused_total\{upstream="web",reason="method"\} 1/)
   t.match(metrics, /gatehouse_refused_total\{upstream="web",reason="header"\} 1/)
-  t.match(metrics, /gatehouse_requests_total\{upstream="api",status="4xx"\} 2/, 'and answered, by status class, as before')
+  t.match(metrics, /gatehouse_requests_total\{upstream="api",route="0",status="4xx"\} 2/, 'and answered, by status class, as before')
   const groups = (await call(`${gw.app.gatehouse.adminUrl}/upstreams`)).json()
   t.match(JSON.stringify(groups), /"refused":\{"ip":2\}/)
   t.equal(b.hits.length, 0)
