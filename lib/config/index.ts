@@ -15,6 +15,7 @@ import { normalizeCache } from './normalize/cache'
 import { normalizeCompress } from './normalize/compress'
 import { normalizeListen, normalizeUpstreamTls, upstreamTlsFiles } from './normalize/tls'
 import { normalizeDns } from './normalize/dns'
+import { normalizeTracing } from './normalize/tracing'
 import { ms, timerMs } from './values'
 import { ConfigError } from '../errors'
 
@@ -57,6 +58,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const compress = normalizeCompress(config.compress, problems)
   const admin = normalizeAdmin(config.admin, opts.env ?? process.env, problems)
   const dns = normalizeDns(config.dns, problems)
+  const tracing = normalizeTracing(config.tracing, problems)
   if (problems.length > 0) throw new ConfigError(problems.join('\n  '))
 
   const globalLimit = config.rateLimit
@@ -85,6 +87,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     workers: config.workers ?? DEFAULT_WORKERS,
     dns,
     baseDir,
+    tracing,
     written: writtenFilters(config)
   }
 }
