@@ -2,6 +2,7 @@ import type { Backend } from '../upstreams/backend'
 import type { KeySource } from '../upstreams/hash-key'
 import type { Upstream } from '../upstreams/upstream'
 import type { ClientSignal } from './client-signal'
+import type { AttemptObserver } from './attempt-observer'
 import { clientConnectionOf, type ClientConnection } from './client-connection'
 import { gatewayError, neverSent } from './attempt-failure'
 import { NoServerAvailableError } from '../errors'
@@ -59,7 +60,8 @@ export class Attempt implements ClientSignal {
     return this.failedOn ?? NONE
   }
 
-  constructor (readonly upstream: Upstream, private readonly source: KeySource, private readonly preferred: string | null) {
+  /** `observer` follows each step (tracing); null when nothing does. */
+  constructor (readonly upstream: Upstream, private readonly source: KeySource, private readonly preferred: string | null, readonly observer: AttemptObserver | null = null) {
     upstream.budget.recordRequest()
   }
 
@@ -72,6 +74,7 @@ export class Attempt implements ClientSignal {
     this.inflight = true
     backend.inflight++
     backend.attempts++
+    this.observer?.started(backend)
     return backend
   }
 
@@ -80,9 +83,10 @@ export class Attempt implements ClientSignal {
     return this.lastError ?? new NoServerAvailableError(this.upstream.name)
   }
 
-  /** The current server answered: it counts towards its passive health. */
-  succeeded (): void {
+  /** The current server answered (with `status`, when known): it counts towards its passive health. */
+  succeeded (status?: number): void {
     if (this.backend !== null) this.upstream.backends.recordSuccess(this.backend)
+    this.observer?.answered(status)
   }
 
   /**
@@ -102,7 +106,9 @@ export class Attempt implements ClientSignal {
     const error = gatewayError(code, this.upstream.name)
     this.lastError = error
     const safe = neverSent(code) ? resend.ifNotSent : resend.ifSent
-    return { retry: safe && this.upstream.mayRetry(tried.length), error, ejected }
+    const failure = { retry: safe && this.upstream.mayRetry(tried.length), error, ejected }
+    this.observer?.failed(code, failure)
+    return failure
   }
 
   /** The current attempt never left (the request was refused on the way out): as if the server had not been chosen. */
@@ -112,12 +118,14 @@ export class Attempt implements ClientSignal {
     this.release()
     backend.attempts--
     this.backend = null
+    this.observer?.cancelled()
   }
 
   /** The client is gone: the backend request in progress, if any, is cancelled; safe to call twice. */
   abort (): void {
     if (this.aborted) return
     this.aborted = true
+    this.observer?.aborted()
     const listener = this.onAbort
     this.onAbort = null
     listener?.()

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Backend } from '../../lib/upstreams/backend'
 import type { Upstream } from '../../lib/upstreams/upstream'
 import type { RefusalReason } from '../../lib/filters/refusal'
+import type { AttemptObserver } from '../../lib/proxy/attempt-observer'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,6 +15,8 @@ declare module 'fastify' {
     preferredBackend: string | null
     /** Why a filter refused the request (plugins/policies/filters/), for the access log; null otherwise. */
     refusal: RefusalReason | null
+    /** What follows this request's attempts (the tracing plugin's request span); null when tracing is off. */
+    attemptObserver: AttemptObserver | null
   }
 }
 
@@ -27,6 +30,7 @@ async function requestState (fastify: FastifyInstance) {
   fastify.decorateRequest('backend', null)
   fastify.decorateRequest('preferredBackend', null)
   fastify.decorateRequest('refusal', null)
+  fastify.decorateRequest('attemptObserver', null)
 }
 
 export default fp(requestState, { fastify: '5.x', name: 'gatehouse-request-state' })
