@@ -62,6 +62,7 @@ const hasUpstream = (route: GatewayRoute) => route.upstream !== undefined
  */
 export const PIPELINE = {
   onRequest: {
+    trace: { plugin: 'ops/tracing', when: '`tracing` at the top level (first, so that a refused request has its span too)', uses: (_r, c) => c.tracing !== undefined },
     ip: { plugin: 'policies/filters/ip', when: '`filters.allow` or `filters.deny`', uses: r => r.filters?.allow !== undefined || r.filters?.deny !== undefined },
     methods: { plugin: 'policies/filters/methods', when: '`filters.methods`', uses: r => r.filters?.methods !== undefined },
     'declared-size': { plugin: 'policies/filters/body-size', when: '`filters.maxBodySize`', uses: r => r.filters?.maxBodySize !== undefined },
