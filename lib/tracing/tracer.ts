@@ -24,7 +24,7 @@ export interface Tracing {
   extract (headers: Record<string, unknown>): Context
   /** Writes `span`'s context as traceparent (and tracestate) into `headers`, in place of the client's. */
   inject (span: Span, headers: Record<string, unknown>): void
-  /** Sends what is held and stops: at most `exportTimeout` with the collector down. */
+  /** Sends what is held and stops: at most `exportTimeout` with the collector down; never rejects. */
   shutdown (): Promise<void>
 }
 
@@ -71,7 +71,10 @@ export function createTracing (options: TracingOptions, log: TracingLog): Tracin
       propagator.inject(trace.setSpan(ROOT_CONTEXT, span), headers, setter)
     },
     async shutdown () {
-      await provider.shutdown()
+      // A collector that is down or slow must not fail the gateway's close: the spans are given up.
+      await provider.shutdown().catch((err: Error) => {
+        log.warn({ endpoint: redactUrl(options.endpoint), err: err.message }, 'tracing: the spans held at close could not be sent')
+      })
     }
   }
 }
