@@ -40,39 +40,33 @@ export class RequestTrace implements AttemptObserver {
   private upgraded = false
 
   constructor (private readonly tracing: Tracing, route: TracedRoute, private readonly request: TracedRequest) {
-    const url = request.url
-    const q = url.indexOf('?')
-    const attributes: Attributes = {
-      'http.request.method': request.method,
-      'http.route': route.path,
-      'url.path': q === -1 ? url : url.slice(0, q),
-      'url.scheme': request.protocol,
-      'client.address': request.ip,
-      'network.protocol.version': protocolVersion(request.raw.httpVersion)
-    }
-    const host = hostOf(request.headers)
-    if (host !== undefined) attributes['server.address'] = host
-    const agent = request.headers['user-agent']
-    if (typeof agent === 'string') attributes['user_agent.original'] = agent
-    if (route.upstream !== undefined) attributes['gatehouse.upstream'] = route.upstream
-    this.span = tracing.tracer.startSpan(`${request.method} ${route.path}`, { kind: SpanKind.SERVER, attributes }, tracing.extract(request.headers))
+    this.span = tracing.tracer.startSpan(`${request.method} ${route.path}`, { kind: SpanKind.SERVER }, tracing.extract(request.headers))
     this.context = trace.setSpan(ROOT_CONTEXT, this.span)
+    // The attributes after the sampling decision (the samplers used read none): an unsampled
+    // request, which only carries its context on, does not pay for them.
+    if (this.span.isRecording()) this.span.setAttributes(requestAttributes(route, request))
+  }
+
+  /** Whether this request's spans are recorded (sampled): if not, nothing needs ending. */
+  get recording (): boolean {
+    return this.span.isRecording()
   }
 
   started (backend: Backend): void {
     this.attempts++
+    this.answered_ = false
+    const span = this.attempt = this.tracing.tracer.startSpan(this.request.method, { kind: SpanKind.CLIENT }, this.context)
+    if (!span.isRecording()) return
     const { address, port } = addressOf(backend)
-    const attributes: Attributes = {
+    span.setAttributes({
       'http.request.method': this.request.method,
       'server.address': address,
       'server.port': port,
       'gatehouse.server.id': backend.id,
       'gatehouse.attempt': this.attempts
-    }
+    })
     // The semantic conventions' count of resends: absent on the first attempt.
-    if (this.attempts > 1) attributes['http.request.resend_count'] = this.attempts - 1
-    this.answered_ = false
-    this.attempt = this.tracing.tracer.startSpan(this.request.method, { kind: SpanKind.CLIENT, attributes }, this.context)
+    if (this.attempts > 1) span.setAttribute('http.request.resend_count', this.attempts - 1)
   }
 
   sending (headers: Record<string, unknown>): void {
@@ -144,6 +138,25 @@ export class RequestTrace implements AttemptObserver {
     ;(this.attempt as Span).end()
     this.attempt = null
   }
+}
+
+function requestAttributes (route: TracedRoute, request: TracedRequest): Attributes {
+  const url = request.url
+  const q = url.indexOf('?')
+  const attributes: Attributes = {
+    'http.request.method': request.method,
+    'http.route': route.path,
+    'url.path': q === -1 ? url : url.slice(0, q),
+    'url.scheme': request.protocol,
+    'client.address': request.ip,
+    'network.protocol.version': protocolVersion(request.raw.httpVersion)
+  }
+  const host = hostOf(request.headers)
+  if (host !== undefined) attributes['server.address'] = host
+  const agent = request.headers['user-agent']
+  if (typeof agent === 'string') attributes['user_agent.original'] = agent
+  if (route.upstream !== undefined) attributes['gatehouse.upstream'] = route.upstream
+  return attributes
 }
 
 /** "1.1" or "2" (the semantic conventions' spelling; Node says "2.0"). */

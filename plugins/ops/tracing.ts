@@ -28,9 +28,12 @@ function traceStep (tracing: Tracing): HookFactory<'onRequest'> {
     const gatehouseTrace: onRequestHookHandler = (request, reply, done) => {
       const trace = new RequestTrace(tracing, route, request)
       request.attemptObserver = trace
-      // 'close' comes on every ending, a client that left and a closed tunnel included (onResponse does not).
-      const raw = reply.raw
-      raw.once('close', () => trace.end(raw.statusCode, raw.writableFinished))
+      // 'close' comes on every ending, a client that left and a closed tunnel included (onResponse
+      // does not). An unsampled request has nothing to end: its spans only carry the context on.
+      if (trace.recording) {
+        const raw = reply.raw
+        raw.once('close', () => trace.end(raw.statusCode, raw.writableFinished))
+      }
       done()
     }
     return gatehouseTrace
