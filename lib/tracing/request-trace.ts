@@ -118,7 +118,9 @@ export class RequestTrace implements AttemptObserver {
    */
   end (statusCode: number, completed: boolean): void {
     if (this.attempt !== null) {
-      this.attempt.setAttribute('gatehouse.attempt.outcome', this.answered_ ? 'answered' : 'unanswered')
+      // A client gone before its answer ended cancels the backend's too (the forwarder aborts it right after).
+      const outcome: AttemptOutcome = !completed && !this.upgraded ? 'client-gone' : this.answered_ ? 'answered' : 'unanswered'
+      this.attempt.setAttribute('gatehouse.attempt.outcome', outcome)
       this.endAttempt()
     }
     const status = this.upgraded ? 101 : statusCode

@@ -1,4 +1,6 @@
 import t from 'tap'
+import { connect } from 'node:net'
+import { once } from 'node:events'
 import { call, startBackend, startGateway } from '../helper'
 import { waitFor } from '../wait'
 import { CLIENT, ERROR, parseTraceparent, SERVER, startCollector, type Collector, type ReceivedSpan } from './support'
@@ -174,4 +176,30 @@ t.test('a request a filter refuses has its request span, and no attempt', async 
   t.equal(spans.length, 1)
   t.match(spans[0], { kind: SERVER, name: 'DELETE /*', parentSpanId: CLIENT_SPAN, status: { code: 0 }, attributes: { 'http.response.status_code': 405 } })
   t.equal(b.hits.length, 0)
+})
+
+t.test('a client that leaves mid-answer: both spans still end, saying so', async t => {
+  const collector = await startCollector(t)
+  const b = await startBackend(t, 'b')
+  // Half an answer, then nothing until the client goes.
+  b.handle((req, res) => { req.resume(); res.writeHead(200, { 'content-type': 'text/plain' }); res.write('partial') })
+  const gw = await startGateway(t, {
+    upstreams: { api: { servers: [{ url: b.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'api' }],
+    tracing: tracing(collector)
+  })
+  const socket = connect(gw.port, '127.0.0.1')
+  socket.on('error', () => {})
+  await once(socket, 'connect')
+  socket.write(`GET /slow HTTP/1.1\r\nHost: x\r\ntraceparent: 00-${TRACE_ID}-${CLIENT_SPAN}-01\r\n\r\n`)
+  let got = ''
+  socket.on('data', (d: Buffer) => { got += d.toString() })
+  await waitFor(() => got.includes('partial'), { what: 'the first bytes of the answer' })
+  socket.destroy()
+  const spans = await spansOf(collector, TRACE_ID, 2)
+  const server = spans.find(s => s.kind === SERVER) as ReceivedSpan
+  const attempt = spans.find(s => s.kind === CLIENT) as ReceivedSpan
+  t.equal(server.attributes['gatehouse.client_gone'], true, 'the request span says the client left')
+  t.equal(server.status.code, 0, 'which is no server error')
+  t.equal(attempt.attributes['gatehouse.attempt.outcome'], 'client-gone', 'the attempt was cancelled with it')
 })
