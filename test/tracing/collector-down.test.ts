@@ -34,11 +34,12 @@ t.test('an unreachable collector never touches the answers; the failure is logge
   t.equal(gw.count(/^tracing: spans could not be sent/), 1, 'one warning for the outage')
 })
 
-t.test('a collector that answers 500 or hangs: answers stay the same', async t => {
-  let mode: 'fail' | 'hang' = 'fail'
+t.test('a collector that answers 500 or hangs: answers stay the same; its recovery is logged', async t => {
+  let mode: 'fail' | 'ok' | 'hang' = 'fail'
   const collector = createServer((req, res) => {
     req.resume()
     if (mode === 'fail') res.writeHead(500).end('no')
+    else if (mode === 'ok') req.once('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
     // 'hang': never answered; the exporter gives up after exportTimeout.
   })
   collector.listen(0, '127.0.0.1')
@@ -53,6 +54,9 @@ t.test('a collector that answers 500 or hangs: answers stay the same', async t =
   })
   for (let i = 0; i < 10; i++) t.equal((await call(`${gw.url}/a${i}`)).status, 200)
   await waitFor(() => gw.count(/^tracing: spans could not be sent/) > 0, { what: 'the warning' })
+  mode = 'ok'
+  for (let i = 0; i < 5; i++) t.equal((await call(`${gw.url}/ok${i}`)).status, 200)
+  await waitFor(() => gw.count(/^tracing: the collector takes spans again/) > 0, { what: 'the recovery logged' })
   mode = 'hang'
   for (let i = 0; i < 10; i++) t.equal((await call(`${gw.url}/b${i}`)).status, 200)
   await gw.app.close()

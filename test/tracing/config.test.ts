@@ -1,9 +1,9 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import gatehouse from '../../app'
-import type { GatehouseConfig } from '../../lib/config'
-import { DEFAULT_TRACING_BATCH_DELAY, DEFAULT_TRACING_ENDPOINT, DEFAULT_TRACING_EXPORT_TIMEOUT, DEFAULT_TRACING_SAMPLE_RATIO, DEFAULT_TRACING_SERVICE_NAME } from '../../lib/config'
+import { DEFAULT_TRACING_BATCH_DELAY, DEFAULT_TRACING_ENDPOINT, DEFAULT_TRACING_EXPORT_TIMEOUT, DEFAULT_TRACING_SAMPLE_RATIO, DEFAULT_TRACING_SERVICE_NAME, normalizeConfig, type GatehouseConfig } from '../../lib/config'
 import { startBackend, startGateway } from '../helper'
+import { readmeBlock } from '../readme'
 
 function withTracing (tracing: unknown): GatehouseConfig {
   return {
@@ -62,4 +62,9 @@ t.test('an empty tracing object turns it on with the defaults of the OpenTelemet
   t.equal(gw.app.gatehouse.config.tracing === undefined, false)
   const off = await startGateway(t, { upstreams: { api: { servers: [{ url: b.url }] } }, routes: [{ match: { path: '/*' }, upstream: 'api' }] })
   t.equal(off.app.gatehouse.config.tracing, undefined, 'off when the key is left out')
+})
+
+t.test('the README\'s tracing example is a valid config', async t => {
+  const config = normalizeConfig(JSON.parse(readmeBlock('Tracing', 'json')), { env: {} })
+  t.match(config.tracing, { endpoint: 'http://collector:4318/v1/traces', serviceName: 'edge-gateway', sampleRatio: 0.1, headers: { 'x-api-key': 'collector key' } })
 })
