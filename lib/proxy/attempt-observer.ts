@@ -1,6 +1,9 @@
 import type { Backend } from '../upstreams/backend'
 import type { Failure } from './attempt'
 
+/** Why a request's backend exchange was cancelled: its client left, or its gRPC deadline passed. */
+export type AbortReason = 'client-gone' | 'deadline'
+
 /**
  * Someone following a request's attempts as they happen (the tracing plugin, only when tracing
  * is on): the Attempt calls it at each step of its loop, so that what follows the attempts
@@ -18,6 +21,6 @@ export interface AttemptObserver {
   failed (code: string, failure: Failure): void
   /** The current attempt never left (refused on the way out): as if it had not begun. */
   cancelled (): void
-  /** The client went away: what was in flight for it is cancelled. */
-  aborted (): void
+  /** The client went away, or its deadline passed: what was in flight for it is cancelled. */
+  aborted (reason: AbortReason): void
 }

@@ -2,7 +2,7 @@ import type { Backend } from '../upstreams/backend'
 import type { KeySource } from '../upstreams/hash-key'
 import type { Upstream } from '../upstreams/upstream'
 import type { ClientSignal } from './client-signal'
-import type { AttemptObserver } from './attempt-observer'
+import type { AbortReason, AttemptObserver } from './attempt-observer'
 import { clientConnectionOf, type ClientConnection } from './client-connection'
 import { gatewayError, neverSent } from './attempt-failure'
 import { NoServerAvailableError } from '../errors'
@@ -121,11 +121,11 @@ export class Attempt implements ClientSignal {
     this.observer?.cancelled()
   }
 
-  /** The client is gone: the backend request in progress, if any, is cancelled; safe to call twice. */
-  abort (): void {
+  /** The client is gone (or its gRPC deadline passed): the backend request in progress, if any, is cancelled; safe to call twice. */
+  abort (reason: AbortReason = 'client-gone'): void {
     if (this.aborted) return
     this.aborted = true
-    this.observer?.aborted()
+    this.observer?.aborted(reason)
     const listener = this.onAbort
     this.onAbort = null
     listener?.()

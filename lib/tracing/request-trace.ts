@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
-import type { AttemptObserver } from '../proxy/attempt-observer'
+import type { AbortReason, AttemptObserver } from '../proxy/attempt-observer'
 import type { Failure } from '../proxy/attempt'
 import type { Backend } from '../upstreams/backend'
 import type { Tracing } from './tracer'
@@ -21,7 +21,7 @@ export interface TracedRoute {
 }
 
 /** What each attempt's span says of how it ended (`gatehouse.attempt.outcome`). */
-export type AttemptOutcome = 'answered' | 'failed' | 'retried' | 'client-gone' | 'unanswered'
+export type AttemptOutcome = 'answered' | 'failed' | 'retried' | 'client-gone' | 'deadline' | 'unanswered'
 
 /**
  * One request's spans: a SERVER span for the request, continuing the client's trace or starting
@@ -106,9 +106,15 @@ export class RequestTrace implements AttemptObserver {
     this.attempt = null
   }
 
-  aborted (): void {
-    if (this.attempt === null) return
-    this.attempt.setAttribute('gatehouse.attempt.outcome', 'client-gone')
+  aborted (reason: AbortReason): void {
+    const span = this.attempt
+    if (span === null) return
+    span.setAttribute('gatehouse.attempt.outcome', reason)
+    // A client that left is no failure of the backend's; a backend past the call's deadline is one.
+    if (reason === 'deadline') {
+      span.setAttribute('error.type', 'deadline exceeded')
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'the gRPC deadline passed' })
+    }
     this.endAttempt()
   }
 

@@ -122,7 +122,7 @@ function watchDeadline (reply: FastifyReply, attempt: Attempt, ms: number): void
   const timer = setTimeout(() => {
     if (reply.raw.writableEnded || reply.raw.destroyed) return
     const answered = reply.sent
-    attempt.abort()
+    attempt.abort('deadline')
     if (!answered) reply.send(new DeadlineExceededError(attempt.upstream.name))
   }, Math.max(1, Math.ceil(ms)))
   reply.raw.once('close', () => clearTimeout(timer))
