@@ -1,6 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api'
-import type { AbortReason, AttemptObserver } from '../proxy/attempt-observer'
-import type { Failure } from '../proxy/attempt'
+import type { AbortReason, AttemptObserver, Failure } from '../proxy/attempt'
 import type { Backend } from '../upstreams/backend'
 import type { Tracing } from './tracer'
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Backend } from '../../lib/upstreams/backend'
 import type { Upstream } from '../../lib/upstreams/upstream'
 import type { RefusalReason } from '../../lib/filters/refusal'
-import type { AttemptObserver } from '../../lib/proxy/attempt-observer'
+import type { AttemptObserver } from '../../lib/proxy/attempt'
 
 declare module 'fastify' {
   interface FastifyRequest {
