@@ -127,6 +127,8 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   if (config.routes.some(r => routeCache(config, r) !== undefined)) await fastify.register(import('./plugins/policies/cache'))
   if (config.routes.some(r => routeCompress(config, r) !== undefined)) await fastify.register(import('./plugins/policies/compress'))
   if (config.routes.some(r => r.mirror !== undefined)) await fastify.register(import('./plugins/policies/mirror'))
+  // OpenTelemetry's SDK and exporter too, only when tracing is on.
+  if (config.tracing !== undefined) await fastify.register(import('./plugins/ops/tracing'), config.tracing)
   await fastify.register(proxyRoutes)
   if (config.admin !== undefined) await fastify.register(import('./plugins/ops/admin'), config.admin)
   if (config.admin?.sync !== undefined) await fastify.register(import('./plugins/ops/fleet-sync'), { url: config.admin.sync })

@@ -156,3 +156,20 @@ export const DEFAULT_ACCESS_LOG_ERRORS_ONLY = false
 export const DEFAULT_ACCESS_LOG_SAMPLE_RATIO = 1
 /** `accessLog.destination` of the combined and template formats. */
 export const DEFAULT_ACCESS_LOG_DESTINATION = 'stdout'
+// Tracing (OpenTelemetry): off unless `tracing` is set. Each default is the one the OpenTelemetry
+// SDKs take from their environment variables when these are unset, but the service name.
+/** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT's default: a collector on this machine, OTLP over HTTP. */
+export const DEFAULT_TRACING_ENDPOINT = 'http://localhost:4318/v1/traces'
+/** OTEL_SERVICE_NAME would default to "unknown_service:node"; a gateway names itself. */
+export const DEFAULT_TRACING_SERVICE_NAME = 'gatehouse'
+/** OTEL_TRACES_SAMPLER's default is parentbased_always_on: every trace this gateway starts is sampled. */
+export const DEFAULT_TRACING_SAMPLE_RATIO = 1
+/** OTEL_EXPORTER_OTLP_TRACES_HEADERS: none. */
+export const DEFAULT_TRACING_HEADERS: Record<string, string> = {}
+/** OTEL_BSP_SCHEDULE_DELAY: ended spans are sent at most this long after they end. */
+export const DEFAULT_TRACING_BATCH_DELAY = 5_000
+/** OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: how long one export to the collector may take. */
+export const DEFAULT_TRACING_EXPORT_TIMEOUT = 10_000
+/** OTEL_BSP_MAX_QUEUE_SIZE and OTEL_BSP_MAX_EXPORT_BATCH_SIZE: ended spans held while the collector is slow or down (past it they are dropped), and sent per request. */
+export const TRACING_MAX_QUEUE = 2048
+export const TRACING_MAX_BATCH = 512

@@ -30,7 +30,8 @@ export function exportConfig (config: NormalizedConfig, upstreams: readonly Upst
     ...exportFilterLevel(config.written.top),
     // Top-level `false` normalizes to undefined, the same as leaving the key out.
     ...(config.cache !== undefined && { cache: structuredClone(config.cache) }),
-    ...(config.compress !== undefined && { compress: structuredClone(config.compress) })
+    ...(config.compress !== undefined && { compress: structuredClone(config.compress) }),
+    ...(config.tracing !== undefined && { tracing: exportTracing(config.tracing) })
   }
   if (config.rateLimit !== undefined) {
     const { redis, ...rest } = config.rateLimit
@@ -124,6 +125,15 @@ function exportListen (l: ListenOptions): ListenConfig {
         minVersion: l.tls.minVersion
       }
     })
+  }
+}
+
+/** Header values are a collector's credentials (an API key): names stay, values go. */
+function exportTracing (t: NonNullable<NormalizedConfig['tracing']>): NonNullable<GatehouseConfig['tracing']> {
+  return {
+    ...t,
+    endpoint: redactUrl(t.endpoint),
+    headers: Object.fromEntries(Object.keys(t.headers).map(name => [name, REDACTED]))
   }
 }
 

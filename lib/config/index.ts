@@ -16,6 +16,7 @@ import { normalizeCompress } from './normalize/compress'
 import { normalizeListen, normalizeUpstreamTls, upstreamTlsFiles } from './normalize/tls'
 import { normalizeDns } from './normalize/dns'
 import { normalizeAccessLog } from './normalize/access-log'
+import { normalizeTracing } from './normalize/tracing'
 import { ms, timerMs } from './values'
 import { ConfigError } from '../errors'
 
@@ -59,6 +60,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
   const admin = normalizeAdmin(config.admin, opts.env ?? process.env, problems)
   const dns = normalizeDns(config.dns, problems)
   const accessLog = normalizeAccessLog(config.accessLog, baseDir, problems)
+  const tracing = normalizeTracing(config.tracing, problems)
   if (problems.length > 0) throw new ConfigError(problems.join('\n  '))
 
   const globalLimit = config.rateLimit
@@ -87,6 +89,7 @@ export function normalizeConfig (input: unknown, opts: { handleSignals?: boolean
     workers: config.workers ?? DEFAULT_WORKERS,
     dns,
     baseDir,
+    tracing,
     written: writtenFilters(config),
     accessLog
   }

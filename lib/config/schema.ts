@@ -251,6 +251,17 @@ export const AdminSchema = Closed({
   sessionTtl: Type.Optional(Duration)
 })
 
+// Tracing with OpenTelemetry, off unless the key is there. Header names and values and the
+// endpoint are checked in lib/config/normalize/tracing.ts, which names the one that is wrong.
+export const TracingSchema = Closed({
+  endpoint: Type.Optional(Type.String({ minLength: 1, description: 'the OTLP/HTTP traces URL, such as "http://collector:4318/v1/traces"' })),
+  serviceName: Type.Optional(Type.String({ minLength: 1 })),
+  sampleRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+  batchDelay: Type.Optional(Duration),
+  exportTimeout: Type.Optional(Duration)
+})
+
 export const ConfigSchema = Closed({
   upstreams: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), UpstreamSchema, { minProperties: 1 }),
   routes: Type.Array(RouteSchema, { minItems: 1 }),
@@ -275,7 +286,8 @@ export const ConfigSchema = Closed({
   dns: Type.Optional(Closed({
     // Empty: the system's resolver, as when left out.
     servers: Type.Optional(Type.Array(Type.String(), { description: 'DNS servers as "address" or "address:port" ("[v6]:port")' }))
-  }))
+  })),
+  tracing: Type.Optional(TracingSchema)
 })
 
 /** The config as a user writes it: every default may be left out. */
@@ -293,3 +305,4 @@ export type CacheRuleConfig = Static<typeof CacheRuleSchema>
 export type CacheConfig = Static<typeof CacheSchema>
 export type CompressConfig = Static<typeof CompressSchema>
 export type AccessLogConfig = Static<typeof AccessLogSchema>
+export type TracingConfig = Static<typeof TracingSchema>

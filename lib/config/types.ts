@@ -181,6 +181,8 @@ export interface NormalizedConfig {
   dns: { servers: string[] }
   /** The directory relative paths in the config (certificates) are read from: the config file's. */
   baseDir: string
+  /** Tracing with OpenTelemetry, when `tracing` is set (fixed at start). */
+  tracing?: TracingOptions
   /** The filters and header rules of each level as written (see WrittenFilters). */
   written: WrittenFilters
   /** `accessLog`: the line's format and fields, what is redacted, which requests get one (fixed at start). */
@@ -296,4 +298,18 @@ export interface UpstreamTls {
   key?: string
   servername?: string
   rejectUnauthorized: boolean
+}
+
+/** `tracing`: spans exported with OTLP over HTTP (plugins/ops/tracing.ts). */
+export interface TracingOptions {
+  endpoint: string
+  serviceName: string
+  /** The share of the traces this gateway starts that are sampled; a client's traceparent decides for its own. */
+  sampleRatio: number
+  /** Sent with every export (a collector's API key): redacted in GET /config. */
+  headers: Record<string, string>
+  /** ms. */
+  batchDelay: number
+  /** ms. */
+  exportTimeout: number
 }

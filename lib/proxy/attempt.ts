@@ -26,6 +26,30 @@ export interface Failure {
   ejected: boolean
 }
 
+/** Why a request's backend exchange was cancelled: its client left, or its gRPC deadline passed. */
+export type AbortReason = 'client-gone' | 'deadline'
+
+/**
+ * Someone following a request's attempts as they happen (the tracing plugin, only when tracing
+ * is on): the Attempt calls it at each step of its loop, so that what follows the attempts
+ * needs no code of its own in the forwarder or the tunnel. Null on an Attempt without one,
+ * which then pays one null check per step.
+ */
+export interface AttemptObserver {
+  /** next() chose `backend`: an attempt begins. */
+  started (backend: Backend): void
+  /** The request is about to leave for the current server: headers to add to it (the trace context). */
+  sending (headers: Record<string, unknown>): void
+  /** The current server answered, with `status` when the caller knows it. */
+  answered (status?: number): void
+  /** The current attempt failed with `code` (undici's or Node's); `failure.retry` says whether another server follows. */
+  failed (code: string, failure: Failure): void
+  /** The current attempt never left (refused on the way out): as if it had not begun. */
+  cancelled (): void
+  /** The client went away, or its deadline passed: what was in flight for it is cancelled. */
+  aborted (reason: AbortReason): void
+}
+
 /**
  * One request's way through an upstream group: which servers it was sent to, which one
  * holds it now, and what the client gets when it cannot go anywhere else. The HTTP
@@ -59,7 +83,8 @@ export class Attempt implements ClientSignal {
     return this.failedOn ?? NONE
   }
 
-  constructor (readonly upstream: Upstream, private readonly source: KeySource, private readonly preferred: string | null) {
+  /** `observer` follows each step (tracing); null when nothing does. */
+  constructor (readonly upstream: Upstream, private readonly source: KeySource, private readonly preferred: string | null, readonly observer: AttemptObserver | null = null) {
     upstream.budget.recordRequest()
   }
 
@@ -72,6 +97,7 @@ export class Attempt implements ClientSignal {
     this.inflight = true
     backend.inflight++
     backend.attempts++
+    this.observer?.started(backend)
     return backend
   }
 
@@ -80,9 +106,10 @@ export class Attempt implements ClientSignal {
     return this.lastError ?? new NoServerAvailableError(this.upstream.name)
   }
 
-  /** The current server answered: it counts towards its passive health. */
-  succeeded (): void {
+  /** The current server answered (with `status`, when known): it counts towards its passive health. */
+  succeeded (status?: number): void {
     if (this.backend !== null) this.upstream.backends.recordSuccess(this.backend)
+    this.observer?.answered(status)
   }
 
   /**
@@ -102,7 +129,9 @@ export class Attempt implements ClientSignal {
     const error = gatewayError(code, this.upstream.name)
     this.lastError = error
     const safe = neverSent(code) ? resend.ifNotSent : resend.ifSent
-    return { retry: safe && this.upstream.mayRetry(tried.length), error, ejected }
+    const failure = { retry: safe && this.upstream.mayRetry(tried.length), error, ejected }
+    this.observer?.failed(code, failure)
+    return failure
   }
 
   /** The current attempt never left (the request was refused on the way out): as if the server had not been chosen. */
@@ -112,12 +141,14 @@ export class Attempt implements ClientSignal {
     this.release()
     backend.attempts--
     this.backend = null
+    this.observer?.cancelled()
   }
 
-  /** The client is gone: the backend request in progress, if any, is cancelled; safe to call twice. */
-  abort (): void {
+  /** The client is gone (or its gRPC deadline passed): the backend request in progress, if any, is cancelled; safe to call twice. */
+  abort (reason: AbortReason = 'client-gone'): void {
     if (this.aborted) return
     this.aborted = true
+    this.observer?.aborted(reason)
     const listener = this.onAbort
     this.onAbort = null
     listener?.()

@@ -63,6 +63,7 @@ const hasUpstream = (route: GatewayRoute) => route.upstream !== undefined
  */
 export const PIPELINE = {
   onRequest: {
+    trace: { plugin: 'ops/tracing', when: '`tracing` at the top level (first, so that a refused request has its span too)', uses: (_r, c) => c.tracing !== undefined },
     'access-log-bytes': { plugin: 'ops/access-log', when: 'an access log format that logs the body bytes sent (`$body_bytes_sent`, as `combined` does)', uses: (r, c) => accessLogCountsBytes(c) },
     ip: { plugin: 'policies/filters/ip', when: '`filters.allow` or `filters.deny`', uses: r => r.filters?.allow !== undefined || r.filters?.deny !== undefined },
     methods: { plugin: 'policies/filters/methods', when: '`filters.methods`', uses: r => r.filters?.methods !== undefined },

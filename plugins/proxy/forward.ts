@@ -95,7 +95,7 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
 
   fastify.decorateReply('forward', function (this: FastifyReply, upstream: Upstream, path: string) {
     const request = this.request as GatewayRequest
-    const attempt = new Attempt(upstream, request, request.preferredBackend)
+    const attempt = new Attempt(upstream, request, request.preferredBackend, request.attemptObserver)
     request.upstream = upstream
     request[kAttempt] = attempt
     request[kPath] = path
@@ -123,7 +123,7 @@ function watchDeadline (reply: FastifyReply, attempt: Attempt, ms: number): void
   const timer = setTimeout(() => {
     if (reply.raw.writableEnded || reply.raw.destroyed) return
     const answered = reply.sent
-    attempt.abort()
+    attempt.abort('deadline')
     if (!answered) reply.send(new DeadlineExceededError(attempt.upstream.name))
   }, Math.max(1, Math.ceil(ms)))
   reply.raw.once('close', () => clearTimeout(timer))
@@ -206,7 +206,11 @@ const rewriteRequestHeaders: Hook<'rewriteRequestHeaders'> = (request, headers) 
   carryPoolKey(out, (request.backend as NonNullable<FastifyRequest['backend']>).poolKey)
   // The attempt is the backend request's abort signal: a client that leaves cancels it.
   const attempt = (request as GatewayRequest)[kAttempt]
-  if (attempt !== null) carrySignal(out, attempt)
+  if (attempt !== null) {
+    carrySignal(out, attempt)
+    // The trace context of this attempt, when tracing follows it (plugins/ops/tracing.ts).
+    attempt.observer?.sending(out)
+  }
   // The backend's 1xx (103 Early Hints) go on to the client before the final answer.
   const raw = (request as GatewayRequest)[kRaw]
   if (raw !== null) carryInterim(out, raw)
@@ -237,7 +241,7 @@ const onResponse: Hook<'onResponse'> = (request, reply, res) => {
     res.stream.destroy()
     return
   }
-  ;(request as GatewayRequest)[kAttempt]?.succeeded()
+  ;(request as GatewayRequest)[kAttempt]?.succeeded(res.statusCode)
   if (reply.sent) {
     // Answered already (a limit tripped meanwhile): Fastify would leave this body unread,
     // holding the backend connection and its admission slot until the response timeout.

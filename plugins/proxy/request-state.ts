@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Backend } from '../../lib/upstreams/backend'
 import type { Upstream } from '../../lib/upstreams/upstream'
 import type { RefusalReason } from '../../lib/filters/refusal'
+import type { AttemptObserver } from '../../lib/proxy/attempt'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,6 +17,8 @@ declare module 'fastify' {
     refusal: RefusalReason | null
     /** A gRPC call's grpc-status as its client got it (the backend's, or the gateway's own answer's), for the access log and metrics; null otherwise. */
     grpcStatus: string | null
+    /** What follows this request's attempts (the tracing plugin's request span); null when tracing is off. */
+    attemptObserver: AttemptObserver | null
   }
 }
 
@@ -30,6 +33,7 @@ async function requestState (fastify: FastifyInstance) {
   fastify.decorateRequest('preferredBackend', null)
   fastify.decorateRequest('refusal', null)
   fastify.decorateRequest('grpcStatus', null)
+  fastify.decorateRequest('attemptObserver', null)
 }
 
 export default fp(requestState, { fastify: '5.x', name: 'gatehouse-request-state' })

@@ -75,7 +75,7 @@ async function websocket (fastify: FastifyInstance) {
 
   fastify.decorateReply('tunnel', function (this: FastifyReply, upstream: Upstream, path: string) {
     const request = this.request
-    const attempt = new Attempt(upstream, request, request.preferredBackend)
+    const attempt = new Attempt(upstream, request, request.preferredBackend, request.attemptObserver)
     request.upstream = upstream
     const url = request.raw.url ?? ''
     const q = url.indexOf('?')
@@ -142,7 +142,7 @@ async function websocket (fastify: FastifyInstance) {
     out.on('response', res => {
       clearTimeout(timer)
       client.removeListener('close', onClientGone)
-      attempt.succeeded()
+      attempt.succeeded(res.statusCode)
       res.once('close', () => attempt.release())
       reply.code(res.statusCode ?? 502).headers(withoutHopByHop(res.headers)).send(res)
     })
@@ -150,7 +150,7 @@ async function websocket (fastify: FastifyInstance) {
     out.on('upgrade', (res, backendSocket, backendHead) => {
       clearTimeout(timer)
       client.removeListener('close', onClientGone)
-      attempt.succeeded()
+      attempt.succeeded(101)
       reply.hijack()
       join(request, attempt, res, backendSocket as Socket, backendHead)
       // Fastify's onResponse hooks never run for a hijacked reply: the access line is written here.
@@ -208,6 +208,7 @@ function upgradeRequest (request: FastifyRequest, upstream: Upstream, backend: B
   if (!upstream.options.preserveHost) headers.host = backendHost(backend)
   headers.connection = 'upgrade'
   headers.upgrade = raw.headers.upgrade
+  request.attemptObserver?.sending(headers)
   return (url.protocol === 'https:' ? httpsRequest : httpRequest)({
     protocol: url.protocol,
     hostname: url.hostname,

@@ -92,6 +92,18 @@ t.test('a route carries only the policy hooks it uses, in the declared order', a
     '/own-limit/*': { onRequest: ['rate-limit'], preHandler: ['sticky-hint'], onSend: ['sticky-cookie'], onResponse: ['access-log'], onError: ['sticky-failed'] }
   })
 
+  await check(t, 'tracing', url => ({
+    tracing: { endpoint: 'http://127.0.0.1:9/v1/traces' },
+    upstreams: { api: { servers: [{ url }] } },
+    routes: [
+      { match: { path: '/t/*' }, upstream: 'api', filters: { methods: ['GET'] } },
+      { match: { path: '/old/*' }, redirect: { to: 'https://example.com{path}' } }
+    ]
+  }), {
+    '/t/*': { onRequest: ['trace', 'methods'], preHandler: ['sticky-hint'], onSend: ['sticky-cookie'], onResponse: ['access-log'], onError: ['sticky-failed'] },
+    '/old/*': { onRequest: ['trace'], handler: ['redirect'], onResponse: ['access-log'] }
+  })
+
   await check(t, 'a cache and compression on one upstream only', url => ({
     upstreams: { a: { servers: [{ url }], cache: {}, compress: {} }, b: { servers: [{ url }] } },
     routes: [{ match: { path: '/a/*' }, upstream: 'a' }, { match: { path: '/b/*' }, upstream: 'b' }]

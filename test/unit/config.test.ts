@@ -90,6 +90,7 @@ t.test('export', async t => {
       workers: 2,
       dns: { servers: ['127.0.0.53', '[::1]:5353'] },
       accessLog: { format: '$remote_addr $status $http_x_api_key', fields: ['status', 'url'], redact: { query: true, headers: ['X-Api-Key'] }, errorsOnly: false, sampleRatio: 0.5, destination: 'access.log' },
+      tracing: { endpoint: 'https://otel:trace-pass@collector.internal:4318/v1/traces', serviceName: 'edge', sampleRatio: 0.25, headers: { 'x-api-key': 'trace-key' }, batchDelay: '1s', exportTimeout: '2s' },
       listen: {
         tls: { cert: 'front.pem', key: 'front-key.pem', sni: { 'API.example.com': { cert: 'other.pem', key: 'other-key.pem' } }, minVersion: 'TLSv1.3' },
         http2: true,
@@ -105,6 +106,7 @@ t.test('export', async t => {
     out.cookieSecret = SECRET
     out.admin = { ...out.admin!, token: TOKEN, sync: 'redis://:sync-pass@127.0.0.1:1' }
     out.rateLimit = { ...out.rateLimit!, redis: 'redis://:redis-pass@127.0.0.1:1' }
+    out.tracing = { ...out.tracing!, endpoint: 'https://otel:trace-pass@collector.internal:4318/v1/traces', headers: { 'x-api-key': 'trace-key' } }
     const auth = out.filters?.basicAuth
     if (auth !== undefined && auth !== false) auth.users = { alice: HASH }
     return out
@@ -152,10 +154,11 @@ t.test('export', async t => {
     certs.leaf('client', 'gatehouse', ['gatehouse'], { clientAuth: true })
     const out = exported(normalizeConfig(fullConfig(), { env: {}, baseDir: certs.dir }))
     const text = JSON.stringify(out)
-    for (const secret of [SECRET, TOKEN, HASH, 'redis-pass', 'sync-pass', 'BEGIN']) t.notOk(text.includes(secret), `no ${secret.slice(0, 12)}… in the export`)
+    for (const secret of [SECRET, TOKEN, HASH, 'redis-pass', 'sync-pass', 'trace-pass', 'trace-key', 'BEGIN']) t.notOk(text.includes(secret), `no ${secret.slice(0, 12)}… in the export`)
     t.same(out.filters?.basicAuth, { realm: 'gatehouse', users: { alice: REDACTED }, passAuthorization: false }, 'user names stay, hashes go, defaults written out')
     t.equal(out.admin?.token, REDACTED)
     t.equal(out.cookieSecret, REDACTED)
+    t.same(out.tracing?.headers, { 'x-api-key': REDACTED }, 'a collector header keeps its name, not its value')
   })
 
   t.test('every schema key a config uses is in its export', async t => {
