@@ -133,3 +133,6 @@ export const DEFAULT_DNS_SERVERS: string[] = []
 // TLS. TLS 1.0 and 1.1 are deprecated by RFC 8996; Node's own floor is 1.2 too.
 export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2' as const
 export const DEFAULT_REJECT_UNAUTHORIZED = true
+// Route matching on headers, cookies and query parameters.
+/** safe-regex2's bound on repetitions in one `match.*.regex` (its own default): past it, or with a star height over 1, the regex is refused at load. */
+export const MATCH_REGEX_REPETITION_LIMIT = 25

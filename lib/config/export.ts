@@ -71,7 +71,7 @@ function exportUpstream (u: UpstreamOptions): UpstreamConfig {
 
 function exportRoute (r: GatewayRoute, written: WrittenFilters['routes'][number] | undefined): RouteConfig {
   return {
-    match: { path: r.path, ...(r.host !== undefined && { host: r.host }), ...(r.methods !== undefined && { methods: r.methods as never }) },
+    match: { path: r.path, ...(r.host !== undefined && { host: r.host }), ...(r.methods !== undefined && { methods: r.methods as never }), ...structuredClone(r.conditions) },
     // A redirect route has no upstream, and the schema refuses one next to `redirect`.
     ...(r.upstream !== undefined && { upstream: r.upstream }),
     ...(r.redirect !== undefined && { redirect: { ...r.redirect } }),

@@ -196,11 +196,23 @@ export const ListenSchema = Closed({
   }))
 })
 
+// A header, cookie or query condition of a route (lib/config/normalize/match.ts checks names and regexes).
+export const MatchValueSchema = Type.Union([
+  Type.String(),
+  Type.Array(Type.String(), { minItems: 1 }),
+  Closed({ regex: Type.String({ minLength: 1 }) }),
+  Closed({ present: Type.Boolean() })
+], { description: 'a value, a list of values (any of them), { "regex": "..." } or { "present": true|false }' })
+const MatchMap = Type.Record(Type.String(), MatchValueSchema, { minProperties: 1 })
+
 export const RouteSchema = Closed({
   match: Closed({
     path: Type.String({ pattern: '^/' }),
     host: Type.Optional(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$', description: 'a host name, or one with a leading wildcard such as "*.example.com"' })),
-    methods: Type.Optional(Type.Array(StringEnum([...ROUTE_METHODS]), { minItems: 1, uniqueItems: true }))
+    methods: Type.Optional(Type.Array(StringEnum([...ROUTE_METHODS]), { minItems: 1, uniqueItems: true })),
+    headers: Type.Optional(MatchMap),
+    cookies: Type.Optional(MatchMap),
+    query: Type.Optional(MatchMap)
   }),
   // Required unless the route is a redirect (lib/config/normalize/routes.ts says which is missing).
   upstream: Type.Optional(Type.String({ minLength: 1 })),
@@ -264,3 +276,4 @@ export type SizeValue = Static<typeof Size>
 export type CacheRuleConfig = Static<typeof CacheRuleSchema>
 export type CacheConfig = Static<typeof CacheSchema>
 export type CompressConfig = Static<typeof CompressSchema>
+export type MatchValueConfig = Static<typeof MatchValueSchema>

@@ -113,6 +113,17 @@ export interface GatewayRoute {
   cache?: CacheRule | false
   /** undefined: the upstream's or the top-level compress applies; false: off for this route. */
   compress?: CompressRule | false
+  /** `match.headers`, `.cookies`, `.query` (header names lower-cased); undefined when the route has none. */
+  conditions?: MatchConditions
+}
+
+/** One condition: a value, any of a list, an anchored regular expression, or presence. */
+export type MatchValue = string | string[] | { regex: string } | { present: boolean }
+
+export interface MatchConditions {
+  headers?: Record<string, MatchValue>
+  cookies?: Record<string, MatchValue>
+  query?: Record<string, MatchValue>
 }
 
 /**
