@@ -1,4 +1,4 @@
-import type { FastifyInstance, LogLevel } from 'fastify'
+import type { FastifyInstance, LogLevel, RouteHandlerMethod } from 'fastify'
 import type { GatewayRoute } from '../lib/config'
 import { forwardPath, routeMethods } from '../lib/http/route-table'
 import { ConfigError, NoServerAvailableError } from '../lib/errors'
@@ -47,7 +47,8 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
         exposeHeadRoute: false,
         constraints: routeConstraints(route),
         config: { gatehouse: route },
-        handler (request, reply) {
+        // A split route's group is chosen per request, by its split step (plugins/policies/split.ts).
+        handler: route.split !== undefined ? splitHandler(fastify, stripPrefix) : function (request, reply) {
           // Looked up per request so that a reload's changes to the group apply at once. A
           // redirect route has no upstream; plugins/policies/filters/redirect.ts swaps this handler for its own.
           const upstream = name === undefined ? undefined : fastify.gatehouse.registry.get(name)
@@ -64,6 +65,22 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
     } catch (err) {
       throw new ConfigError(`routes[${route.index}].match: ${(err as Error).message}`)
     }
+  }
+}
+
+/** The handler of a split route: the same as any other's, to the group its split step chose. */
+function splitHandler (fastify: FastifyInstance, stripPrefix: string | undefined): RouteHandlerMethod {
+  return function (request, reply) {
+    const name = request.chosenUpstream
+    const upstream = name === null ? undefined : fastify.gatehouse.registry.get(name)
+    if (upstream === undefined) {
+      reply.send(new NoServerAvailableError(name ?? ''))
+      return reply
+    }
+    const path = forwardPath(request.url, stripPrefix)
+    if (isUpgrade(request.raw)) reply.tunnel(upstream, path)
+    else reply.forward(upstream, path)
+    return reply
   }
 }
 

@@ -136,3 +136,12 @@ export const DEFAULT_REJECT_UNAUTHORIZED = true
 // Route matching on headers, cookies and query parameters.
 /** safe-regex2's bound on repetitions in one `match.*.regex` (its own default): past it, or with a star height over 1, the regex is refused at load. */
 export const MATCH_REGEX_REPETITION_LIMIT = 25
+// Weighted splits between groups (a route's `upstream` as a list).
+/** The largest weight of one group in a split: a share as fine as one in a million, and sums far from any integer limit. */
+export const MAX_SPLIT_WEIGHT = 1_000_000
+/**
+ * The group-affinity cookie of a split route whose chosen group is sticky: this prefix and the
+ * route's index (`gh_split_0`), one per route, so that two split routes never overwrite each
+ * other's choice. Its lifetime and attributes are the chosen group's `sticky` ones.
+ */
+export const SPLIT_COOKIE_PREFIX = 'gh_split_'

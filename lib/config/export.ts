@@ -73,7 +73,7 @@ function exportRoute (r: GatewayRoute, written: WrittenFilters['routes'][number]
   return {
     match: { path: r.path, ...(r.host !== undefined && { host: r.host }), ...(r.methods !== undefined && { methods: r.methods as never }), ...structuredClone(r.conditions) },
     // A redirect route has no upstream, and the schema refuses one next to `redirect`.
-    ...(r.upstream !== undefined && { upstream: r.upstream }),
+    ...(r.upstream !== undefined && { upstream: r.split !== undefined ? r.split.map(t => ({ ...t })) : r.upstream }),
     ...(r.redirect !== undefined && { redirect: { ...r.redirect } }),
     ...(r.stripPrefix !== undefined && { stripPrefix: r.stripPrefix }),
     ...(r.rateLimit !== undefined && { rateLimit: r.rateLimit }),

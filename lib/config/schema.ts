@@ -3,6 +3,7 @@ import { BALANCER_NAMES } from '../upstreams/balancers/names'
 import { ROUTE_METHODS } from '../http/methods'
 import { DURATION_PATTERN } from './duration'
 import { SIZE_PATTERN } from './size'
+import { MAX_SPLIT_WEIGHT } from './defaults'
 
 // Everything a user may write in a Gatehouse config. Every object is closed
 // (additionalProperties: false) so that a typo fails at start instead of silently
@@ -205,6 +206,11 @@ export const MatchValueSchema = Type.Union([
 ], { description: 'a value, a list of values (any of them), { "regex": "..." } or { "present": true|false }' })
 const MatchMap = Type.Record(Type.String(), MatchValueSchema, { minProperties: 1 })
 
+export const SplitTargetSchema = Closed({
+  name: Type.String({ minLength: 1 }),
+  weight: Type.Integer({ minimum: 0, maximum: MAX_SPLIT_WEIGHT })
+})
+
 export const RouteSchema = Closed({
   match: Closed({
     path: Type.String({ pattern: '^/' }),
@@ -215,7 +221,11 @@ export const RouteSchema = Closed({
     query: Type.Optional(MatchMap)
   }),
   // Required unless the route is a redirect (lib/config/normalize/routes.ts says which is missing).
-  upstream: Type.Optional(Type.String({ minLength: 1 })),
+  // A list is a weighted split between groups (lib/config/normalize/split.ts checks names and weights).
+  upstream: Type.Optional(Type.Union([
+    Type.String({ minLength: 1 }),
+    Type.Array(SplitTargetSchema, { minItems: 1 })
+  ], { description: 'a group name, or a list of { "name": "...", "weight": N } to split between groups' })),
   stripPrefix: Type.Optional(Type.String({ pattern: '^/' })),
   rateLimit: Type.Optional(Type.Union([Type.Literal(false), RouteRateLimitSchema])),
   filters: Type.Optional(FiltersSchema),

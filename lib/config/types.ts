@@ -99,8 +99,13 @@ export interface GatewayRoute {
   path: string
   host?: string
   methods?: string[]
-  /** undefined only on a redirect route, which answers without a backend. */
+  /**
+   * undefined only on a redirect route, which answers without a backend. On a split route, the
+   * first group listed: the one whose cache and compress rules the route follows.
+   */
   upstream?: string
+  /** `upstream` given as a list: the groups and their weights as the config gives them; undefined otherwise. */
+  split?: SplitTarget[]
   stripPrefix?: string
   /** undefined: use the global limit; false: no limit on this route. */
   rateLimit?: RouteLimit | false
@@ -115,6 +120,11 @@ export interface GatewayRoute {
   compress?: CompressRule | false
   /** `match.headers`, `.cookies`, `.query` (header names lower-cased); undefined when the route has none. */
   conditions?: MatchConditions
+}
+
+export interface SplitTarget {
+  name: string
+  weight: number
 }
 
 /** One condition: a value, any of a list, an anchored regular expression, or presence. */

@@ -7,11 +7,13 @@ import { routeFilters, type RouteDefaults } from './filters'
 import { normalizeCacheRule } from './cache'
 import { normalizeCompressRule } from './compress'
 import { normalizeMatch } from './match'
+import { normalizeSplit } from './split'
 
 /** The routes with their defaults; an unknown upstream or a stripPrefix that is not a prefix goes to `problems`. */
 export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<string>, global: GatehouseConfig['rateLimit'], problems: string[], defaults: RouteDefaults = { filters: {} }): GatewayRoute[] {
   const normalized = routes.map((r, index): GatewayRoute => {
-    if (r.upstream !== undefined && !upstreams.has(r.upstream)) problems.push(unknownUpstream(index, r.upstream, upstreams))
+    const split = normalizeSplit(r.upstream, `routes[${index}].upstream`, upstreams, problems)
+    if (typeof r.upstream === 'string' && !upstreams.has(r.upstream)) problems.push(unknownUpstream(index, r.upstream, upstreams))
     // A redirect answers without a backend, so it may name none; every other route needs one.
     if (r.upstream === undefined && r.redirect === undefined) problems.push(`routes[${index}].upstream: required (or a redirect)`)
     if (r.upstream !== undefined && r.redirect !== undefined) problems.push(`routes[${index}].redirect: a redirect route answers itself and takes no upstream`)
@@ -23,7 +25,8 @@ export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<s
       path: r.match.path,
       host: r.match.host?.toLowerCase(),
       methods: r.match.methods,
-      upstream: r.upstream,
+      upstream: split === undefined ? r.upstream as string | undefined : split[0].name,
+      ...(split !== undefined && { split }),
       stripPrefix: r.stripPrefix === undefined ? undefined : r.stripPrefix.replace(/\/+$/, ''),
       rateLimit: routeLimit(r.rateLimit, global),
       ...routeFilters(r, index, defaults, problems),
