@@ -125,3 +125,9 @@ export class SplitTable {
 function sum (targets: readonly SplitTarget[]): number {
   return targets.reduce((a, t) => a + t.weight, 0)
 }
+
+/** Each group's share of new clients in percent (two decimals), beside its weight: what GET /routes and the dashboard show. */
+export function withShares (split: readonly SplitTarget[]): Array<SplitTarget & { percent: number }> {
+  const total = sum(split)
+  return split.map(t => ({ ...t, percent: total === 0 ? 0 : Math.round(t.weight / total * 10000) / 100 }))
+}

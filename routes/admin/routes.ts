@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Gatehouse } from '../../lib/upstreams/gatehouse'
 import { splitWeightsProblem } from '../../lib/config/normalize/split'
 import { AdminBadRequestError, RouteNotSplitError, UnknownRouteError } from '../../lib/errors'
+import { withShares } from '../../lib/routing/split-table'
 
 export interface RoutesRouteOptions {
   gatehouse: Gatehouse
@@ -44,10 +45,4 @@ export default async function routes (admin: FastifyInstance, opts: RoutesRouteO
     const after = gatehouse.splits.set(index, body.weights as Record<string, number>, request.ip)
     return { index, path: route.path, split: withShares(after) }
   })
-}
-
-/** Each group's share of new clients, in percent, next to its weight: what the dashboard shows. */
-function withShares (split: Array<{ name: string, weight: number }>): Array<{ name: string, weight: number, percent: number }> {
-  const total = split.reduce((a, t) => a + t.weight, 0)
-  return split.map(t => ({ ...t, percent: total === 0 ? 0 : Math.round(t.weight / total * 10000) / 100 }))
 }
