@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import type { GatewayRoute, SplitTarget } from '../config'
 
 /**
@@ -65,13 +66,19 @@ export interface SplitChange {
 /**
  * The weighted splits of the running routes, by route index. Routes are declared once, but
  * their weights change on a reload (a changed weight is no change of the route table,
- * lib/http/route-table.ts) and through the admin API, at once and without a restart.
+ * lib/http/route-table.ts) and through the admin API, at once and without a restart. Each
+ * change is a `change` event: logged, exported by GET /config, and shared with the other workers.
  */
-export class SplitTable {
+export class SplitTable extends EventEmitter<{ change: [SplitChange] }> {
   private readonly splits = new Map<number, WeightedSplit>()
 
-  constructor (routes: readonly GatewayRoute[], private readonly onChange: (change: SplitChange) => void = () => {}) {
+  constructor (routes: readonly GatewayRoute[]) {
+    super()
     for (const r of routes) if (r.split !== undefined) this.splits.set(r.index, new WeightedSplit(r.split))
+  }
+
+  private onChange (change: SplitChange): void {
+    this.emit('change', change)
   }
 
   get (index: number): WeightedSplit | undefined {

@@ -29,7 +29,8 @@ async function upstreams (fastify: FastifyInstance, opts: UpstreamsOptions) {
     onChange: change => fastify.log.info({ change }, 'admin change')
   })
   // A weight changed (admin API or reload): GET /config exports the routes with it.
-  const splits = new SplitTable(opts.config.routes, change => {
+  const splits = new SplitTable(opts.config.routes)
+  splits.on('change', change => {
     gatehouse.config = { ...gatehouse.config, routes: splits.withWeights(gatehouse.config.routes) }
     fastify.log.info({ change }, change.by === 'reload' ? 'split weights reloaded' : 'admin change')
   })
