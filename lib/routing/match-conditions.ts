@@ -1,5 +1,5 @@
 import { parse as parseQuery } from 'node:querystring'
-import fastifyCookie from '@fastify/cookie'
+import { decodeCookieValue } from '../upstreams/sticky-cookie'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { GatewayRoute, MatchValue } from '../config'
 import { anchored } from '../config/normalize/match'
@@ -34,7 +34,7 @@ export class RequestView {
   cookie (name: string): string | undefined {
     if (this.cookies === undefined) {
       const header = this.headers.cookie
-      this.cookies = header === undefined ? {} : fastifyCookie.parse(header)
+      this.cookies = header === undefined ? {} : parseCookieHeader(header)
     }
     const cookies = this.cookies
     return Object.hasOwn(cookies, name) ? cookies[name] : undefined
@@ -119,4 +119,20 @@ function valueTest (value: MatchValue): (actual: string | undefined) => boolean 
 export function bySpecificity (a: MatchSpec, b: MatchSpec): number {
   for (let i = 0; i < 3; i++) if (a.rank[i] !== b.rank[i]) return b.rank[i] - a.rank[i]
   return a.index - b.index
+}
+
+/**
+ * name → value of a Cookie header, the first of a repeated name winning (as the cookie package
+ * does). Not @fastify/cookie's parse: it works only once that plugin has loaded its ESM module,
+ * and the router may call this before.
+ */
+function parseCookieHeader (header: string): Record<string, string> {
+  const out: Record<string, string> = Object.create(null)
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq === -1) continue
+    const name = part.slice(0, eq).trim()
+    if (name !== '' && !(name in out)) out[name] = decodeCookieValue(part.slice(eq + 1).trim())
+  }
+  return out
 }
