@@ -175,3 +175,24 @@ t.test('a bad split fails at start naming its JSON path', async t => {
   t.match(problem([]), /routes\[1\]\.upstream/)
   t.equal(problem([{ name: 'v1', weight: 95 }, { name: 'v2', weight: 5 }]), 'accepted')
 })
+
+t.test('a cached split route keeps each group\'s answers apart', async t => {
+  const v1 = await startBackend(t, 'v1')
+  const v2 = await startBackend(t, 'v2')
+  for (const b of [v1, v2]) {
+    b.handle((req, res, backend) => {
+      res.setHeader('cache-control', 'max-age=60')
+      res.setHeader('x-backend', backend.name)
+      res.end(backend.name)
+    })
+  }
+  const gw = await startGateway(t, splitConfig(v1.url, v2.url, [1, 0], { admin: { port: 0, token: TOKEN }, cache: {} }))
+  t.equal((await call(`${gw.url}/page`)).headers['x-cache'], 'MISS')
+  const hit = await call(`${gw.url}/page`)
+  t.equal(hit.headers['x-cache'], 'HIT')
+  t.equal(hit.body, 'v1')
+  await admin(gw.app.gatehouse.adminUrl as string, 'PATCH', '/routes/1/split', { token: TOKEN, body: { weights: { v1: 0, v2: 1 } } })
+  const moved = await call(`${gw.url}/page`)
+  t.equal(moved.body, 'v2', 'the group now chosen answers, not the other group\'s stored answer')
+  t.equal(moved.headers['x-cache'], 'MISS')
+})
