@@ -1,7 +1,10 @@
 import t from 'tap'
 import { startBackend, startGateway, startLoggedGateway, call, count } from '../helper'
 import { admin, TOKEN } from '../ops/admin-client'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { normalizeConfig, type GatehouseConfig } from '../../lib/config'
+import { ROOT } from '../readme'
 
 const SECRET = 'a-cookie-secret-that-is-long-enough-123'
 
@@ -195,4 +198,12 @@ t.test('a cached split route keeps each group\'s answers apart', async t => {
   const moved = await call(`${gw.url}/page`)
   t.equal(moved.body, 'v2', 'the group now chosen answers, not the other group\'s stored answer')
   t.equal(moved.headers['x-cache'], 'MISS')
+})
+
+t.test('the README\'s split example loads', async t => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('\n## Canary releases\n'))
+  const blocks = [...section.matchAll(/```json\n([\s\S]*?)\n```/g)].map(m => m[1])
+  const config = normalizeConfig(JSON.parse(blocks[1]))
+  t.same(config.routes[0].split, [{ name: 'v1', weight: 95 }, { name: 'v2', weight: 5 }])
 })
