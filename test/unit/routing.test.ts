@@ -1,4 +1,6 @@
 import t from 'tap'
+import Fastify from 'fastify'
+import { MATCH_CONSTRAINT, matchStrategy } from '../../lib/routing/match-strategy'
 import { SplitTable, WeightedSplit, withShares } from '../../lib/routing/split-table'
 import { bySpecificity, compileMatch, RequestView } from '../../lib/routing/match-conditions'
 import { normalizeConfig, type GatewayRoute } from '../../lib/config'
@@ -55,4 +57,29 @@ t.test('specificity of match conditions', async t => {
   t.same(view.param('q'), ['1', '2'])
   t.equal(view.param('toString'), undefined, 'no prototype names')
   t.equal(view.cookie('constructor'), undefined)
+})
+
+t.test('the router derives the match value per request but tests conditions only at paths that have them', async t => {
+  let derived = 0
+  let tested = 0
+  const counted = {
+    ...matchStrategy,
+    storage () {
+      const inner = matchStrategy.storage()
+      return { get: (v: any) => { if ('headers' in v) tested++; return inner.get(v) }, set: inner.set }
+    },
+    deriveConstraint (req: any) { derived++; return matchStrategy.deriveConstraint(req) }
+  }
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  app.addConstraintStrategy(counted as never)
+  const [route] = normalizeConfig({ upstreams: { u: { servers: [{ url: 'http://127.0.0.1:9' }] } }, routes: [{ match: { path: '/m', headers: { 'x-a': '1' } }, upstream: 'u' }] }).routes
+  app.get('/plain', async () => 'plain')
+  app.get('/m', async () => 'any')
+  app.get('/m', { constraints: { [MATCH_CONSTRAINT]: compileMatch(route) } }, async () => 'matched')
+  t.equal((await app.inject('/plain')).body, 'plain')
+  t.same([derived, tested], [1, 0], 'a path without conditions: one derived value (the request itself), no condition tested')
+  t.equal((await app.inject({ url: '/m', headers: { 'x-a': '1' } })).body, 'matched')
+  t.equal((await app.inject('/m')).body, 'any')
+  t.same([derived, tested], [3, 2], 'the path with conditions tests them')
 })
