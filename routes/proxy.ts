@@ -1,10 +1,11 @@
-import type { FastifyInstance, LogLevel, RouteHandlerMethod } from 'fastify'
+import type { FastifyInstance, LogLevel } from 'fastify'
 import type { GatewayRoute } from '../lib/config'
 import { forwardPath, routeMethods } from '../lib/http/route-table'
 import { ConfigError, NoServerAvailableError } from '../lib/errors'
 import { isUpgrade } from '../lib/http/upgrade-request'
 import { ROUTE_METHODS } from '../lib/http/methods'
 import { declarationOrder, routeConstraints } from '../lib/routing/route-constraints'
+import { splitHandler } from './split-handler'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -65,22 +66,6 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
     } catch (err) {
       throw new ConfigError(`routes[${route.index}].match: ${(err as Error).message}`)
     }
-  }
-}
-
-/** The handler of a split route: the same as any other's, to the group its split step chose. */
-function splitHandler (fastify: FastifyInstance, stripPrefix: string | undefined): RouteHandlerMethod {
-  return function (request, reply) {
-    const name = request.chosenUpstream
-    const upstream = name === null ? undefined : fastify.gatehouse.registry.get(name)
-    if (upstream === undefined) {
-      reply.send(new NoServerAvailableError(name ?? ''))
-      return reply
-    }
-    const path = forwardPath(request.url, stripPrefix)
-    if (isUpgrade(request.raw)) reply.tunnel(upstream, path)
-    else reply.forward(upstream, path)
-    return reply
   }
 }
 
