@@ -201,8 +201,8 @@ export const ListenSchema = Closed({
 export const MatchValueSchema = Type.Union([
   Type.String(),
   Type.Array(Type.String(), { minItems: 1 }),
-  Closed({ regex: Type.String({ minLength: 1 }) }),
-  Closed({ present: Type.Boolean() })
+  // One of the two keys: lib/config/normalize/match.ts says so when both or neither are given.
+  Closed({ regex: Type.Optional(Type.String({ minLength: 1 })), present: Type.Optional(Type.Boolean()) })
 ], { description: 'a value, a list of values (any of them), { "regex": "..." } or { "present": true|false }' })
 const MatchMap = Type.Record(Type.String(), MatchValueSchema, { minProperties: 1 })
 

@@ -25,8 +25,14 @@ export function normalizeMatch (match: RouteConfig['match'], at: string, problem
       if (kind === 'query' && written === '') problems.push(`${path}: a query parameter name cannot be empty`)
       const name = kind === 'headers' ? written.toLowerCase() : written
       if (name in conditions) problems.push(`${path}: given twice (header names are case-insensitive)`)
-      if (typeof value === 'object' && !Array.isArray(value) && 'regex' in value) regexProblem(value.regex, `${path}.regex`, problems)
-      conditions[name] = structuredClone(value)
+      if (typeof value === 'object' && !Array.isArray(value)) {
+        if ((value.regex === undefined) === (value.present === undefined)) {
+          problems.push(`${path}: give one of "regex" and "present"`)
+          continue
+        }
+        if (value.regex !== undefined) regexProblem(value.regex, `${path}.regex`, problems)
+      }
+      conditions[name] = structuredClone(value) as MatchValue
     }
     out = { ...out, [kind]: conditions }
   }
