@@ -121,6 +121,7 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   await fastify.register(sticky)
   await fastify.register(filters, { receiveTimeout: config.limits.receiveTimeout })
   await fastify.register(rateLimit, { config })
+  if (config.routes.some(r => r.split !== undefined)) await fastify.register(import('./plugins/policies/split'))
   // The cache, compression, the admin console and fleet sync are loaded only when the config
   // uses them: their modules (http-cache-semantics, lru-cache, @fastify/compress and zlib's
   // streams, prom-client, ioredis) cost memory a gateway without them should not pay.

@@ -48,3 +48,6 @@ export const ServerExistsError = createError('GH_SERVER_EXISTS', 'Upstream "%s" 
 export const LastPrimaryError = createError('GH_LAST_PRIMARY_SERVER', 'Upstream "%s" needs at least one server that is not a backup', 409)
 // TLS to the backends: a server whose certificate fails verification, or a handshake it refused.
 export const UpstreamTlsError = createError('GH_UPSTREAM_TLS', 'Upstream "%s" failed TLS verification', 502)
+// Weighted splits between groups, changed through the admin API.
+export const UnknownRouteError = createError('GH_UNKNOWN_ROUTE', 'No route %s', 404)
+export const RouteNotSplitError = createError('GH_ROUTE_NOT_SPLIT', 'Route %s sends to one upstream: only a route whose upstream is a list has weights', 409)

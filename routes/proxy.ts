@@ -1,9 +1,11 @@
 import type { FastifyInstance, LogLevel } from 'fastify'
 import type { GatewayRoute } from '../lib/config'
-import { forwardPath, hostPattern, routeMethods } from '../lib/http/route-table'
+import { forwardPath, routeMethods } from '../lib/http/route-table'
 import { ConfigError, NoServerAvailableError } from '../lib/errors'
 import { isUpgrade } from '../lib/http/upgrade-request'
 import { ROUTE_METHODS } from '../lib/http/methods'
+import { declarationOrder, routeConstraints } from '../lib/routing/route-constraints'
+import { splitHandler } from './split-handler'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,7 +34,7 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
   // are added, with a body allowed (streamed on as any other). The set is the server's, shared.
   const known = new Set(fastify.supportedMethods)
   for (const m of ROUTE_METHODS) if (!known.has(m)) fastify.addHttpMethod(m, { hasBody: true })
-  for (const route of fastify.gatehouse.config.routes) {
+  for (const route of declarationOrder(fastify, fastify.gatehouse.config.routes)) {
     const name = route.upstream
     // Under a prefix the host gave (`register(gatehouse, { prefix: '/gw' })`), the route is
     // declared at prefix + path, so the prefix comes off first, then the route's own stripPrefix:
@@ -44,9 +46,10 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
         method: routeMethods(route),
         url: route.path,
         exposeHeadRoute: false,
-        constraints: route.host === undefined ? undefined : { host: hostPattern(route.host) },
+        constraints: routeConstraints(route),
         config: { gatehouse: route },
-        handler (request, reply) {
+        // A split route's group is chosen per request, by its split step (plugins/policies/split.ts).
+        handler: route.split !== undefined ? splitHandler(fastify, stripPrefix) : function (request, reply) {
           // Looked up per request so that a reload's changes to the group apply at once. A
           // redirect route has no upstream; plugins/policies/filters/redirect.ts swaps this handler for its own.
           const upstream = name === undefined ? undefined : fastify.gatehouse.registry.get(name)

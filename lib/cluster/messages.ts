@@ -49,6 +49,9 @@ export const ADMIN_SLOT = 1
 /** Bus topics and the prefixes of their retained keys. */
 export const RUNTIME_TOPIC = 'runtime'
 export const RUNTIME_RETAIN = 'runtime:'
+/** A split's weights changed through the admin API; retained per route under RUNTIME_RETAIN, so that a reload drops it too. */
+export const SPLIT_TOPIC = 'split'
+export const SPLIT_RETAIN = `${RUNTIME_RETAIN}split:`
 /** A cache purge through the admin API, for every worker's own cache. */
 export const PURGE_TOPIC = 'purge'
 export const EJECT_TOPIC = 'eject'

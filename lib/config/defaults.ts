@@ -142,6 +142,7 @@ export const DEFAULT_REJECT_UNAUTHORIZED = true
 export const DEFAULT_MIRROR_PERCENT = 100
 export const DEFAULT_MIRROR_MAX_BODY_SIZE = 65_536
 export const DEFAULT_MIRROR_MAX_IN_FLIGHT = 100
+
 // The access log: today's JSON line through the Fastify logger unless configured otherwise.
 /** `accessLog.format`: the JSON line through pino; "combined" or a template of `$fields` are written by Gatehouse itself. */
 export const DEFAULT_ACCESS_LOG_FORMAT = 'json'
@@ -156,6 +157,7 @@ export const DEFAULT_ACCESS_LOG_ERRORS_ONLY = false
 export const DEFAULT_ACCESS_LOG_SAMPLE_RATIO = 1
 /** `accessLog.destination` of the combined and template formats. */
 export const DEFAULT_ACCESS_LOG_DESTINATION = 'stdout'
+
 // Tracing (OpenTelemetry): off unless `tracing` is set. Each default is the one the OpenTelemetry
 // SDKs take from their environment variables when these are unset, but the service name.
 /** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT's default: a collector on this machine, OTLP over HTTP. */
@@ -173,3 +175,16 @@ export const DEFAULT_TRACING_EXPORT_TIMEOUT = 10_000
 /** OTEL_BSP_MAX_QUEUE_SIZE and OTEL_BSP_MAX_EXPORT_BATCH_SIZE: ended spans held while the collector is slow or down (past it they are dropped), and sent per request. */
 export const TRACING_MAX_QUEUE = 2048
 export const TRACING_MAX_BATCH = 512
+
+// Route matching on headers, cookies and query parameters.
+/** safe-regex2's bound on repetitions in one `match.*.regex` (its own default): past it, or with a star height over 1, the regex is refused at load. */
+export const MATCH_REGEX_REPETITION_LIMIT = 25
+// Weighted splits between groups (a route's `upstream` as a list).
+/** The largest weight of one group in a split: a share as fine as one in a million, and sums far from any integer limit. */
+export const MAX_SPLIT_WEIGHT = 1_000_000
+/**
+ * The group-affinity cookie of a split route whose chosen group is sticky: this prefix and the
+ * route's index (`gh_split_0`), one per route, so that two split routes never overwrite each
+ * other's choice. Its lifetime and attributes are the chosen group's `sticky` ones.
+ */
+export const SPLIT_COOKIE_PREFIX = 'gh_split_'

@@ -74,9 +74,9 @@ function exportUpstream (u: UpstreamOptions): UpstreamConfig {
 function exportRoute (r: GatewayRoute, written: WrittenFilters['routes'][number] | undefined): RouteConfig {
   return {
     ...(r.name !== undefined && { name: r.name }),
-    match: { path: r.path, ...(r.host !== undefined && { host: r.host }), ...(r.methods !== undefined && { methods: r.methods as never }) },
+    match: { path: r.path, ...(r.host !== undefined && { host: r.host }), ...(r.methods !== undefined && { methods: r.methods as never }), ...structuredClone(r.conditions) },
     // A redirect route has no upstream, and the schema refuses one next to `redirect`.
-    ...(r.upstream !== undefined && { upstream: r.upstream }),
+    ...(r.upstream !== undefined && { upstream: r.split !== undefined ? r.split.map(t => ({ ...t })) : r.upstream }),
     ...(r.redirect !== undefined && { redirect: { ...r.redirect } }),
     ...(r.stripPrefix !== undefined && { stripPrefix: r.stripPrefix }),
     ...(r.rateLimit !== undefined && { rateLimit: r.rateLimit }),

@@ -3,6 +3,7 @@ import { BALANCER_NAMES } from '../upstreams/balancers/names'
 import { ROUTE_METHODS } from '../http/methods'
 import { DURATION_PATTERN } from './duration'
 import { SIZE_PATTERN } from './size'
+import { MAX_SPLIT_WEIGHT } from './defaults'
 
 // Everything a user may write in a Gatehouse config. Every object is closed
 // (additionalProperties: false) so that a typo fails at start instead of silently
@@ -205,6 +206,20 @@ export const MirrorSchema = Closed({
   maxInFlight: Type.Optional(Type.Integer({ minimum: 1 }))
 })
 
+// A header, cookie or query condition of a route (lib/config/normalize/match.ts checks names and regexes).
+export const MatchValueSchema = Type.Union([
+  Type.String(),
+  Type.Array(Type.String(), { minItems: 1 }),
+  // One of the two keys: lib/config/normalize/match.ts says so when both or neither are given.
+  Closed({ regex: Type.Optional(Type.String({ minLength: 1 })), present: Type.Optional(Type.Boolean()) })
+], { description: 'a value, a list of values (any of them), { "regex": "..." } or { "present": true|false }' })
+const MatchMap = Type.Record(Type.String(), MatchValueSchema, { minProperties: 1 })
+
+export const SplitTargetSchema = Closed({
+  name: Type.String({ minLength: 1 }),
+  weight: Type.Integer({ minimum: 0, maximum: MAX_SPLIT_WEIGHT })
+})
+
 export const RouteSchema = Closed({
   // Unique (lib/config/normalize/routes.ts says which routes share one); never digits alone,
   // which an unnamed route's index label could be.
@@ -212,10 +227,17 @@ export const RouteSchema = Closed({
   match: Closed({
     path: Type.String({ pattern: '^/' }),
     host: Type.Optional(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$', description: 'a host name, or one with a leading wildcard such as "*.example.com"' })),
-    methods: Type.Optional(Type.Array(StringEnum([...ROUTE_METHODS]), { minItems: 1, uniqueItems: true }))
+    methods: Type.Optional(Type.Array(StringEnum([...ROUTE_METHODS]), { minItems: 1, uniqueItems: true })),
+    headers: Type.Optional(MatchMap),
+    cookies: Type.Optional(MatchMap),
+    query: Type.Optional(MatchMap)
   }),
   // Required unless the route is a redirect (lib/config/normalize/routes.ts says which is missing).
-  upstream: Type.Optional(Type.String({ minLength: 1 })),
+  // A list is a weighted split between groups (lib/config/normalize/split.ts checks names and weights).
+  upstream: Type.Optional(Type.Union([
+    Type.String({ minLength: 1 }),
+    Type.Array(SplitTargetSchema, { minItems: 1 })
+  ], { description: 'a group name, or a list of { "name": "...", "weight": N } to split between groups' })),
   stripPrefix: Type.Optional(Type.String({ pattern: '^/' })),
   rateLimit: Type.Optional(Type.Union([Type.Literal(false), RouteRateLimitSchema])),
   filters: Type.Optional(FiltersSchema),
@@ -306,3 +328,4 @@ export type CacheConfig = Static<typeof CacheSchema>
 export type CompressConfig = Static<typeof CompressSchema>
 export type AccessLogConfig = Static<typeof AccessLogSchema>
 export type TracingConfig = Static<typeof TracingSchema>
+export type MatchValueConfig = Static<typeof MatchValueSchema>

@@ -101,8 +101,13 @@ export interface GatewayRoute {
   path: string
   host?: string
   methods?: string[]
-  /** undefined only on a redirect route, which answers without a backend. */
+  /**
+   * undefined only on a redirect route, which answers without a backend. On a split route, the
+   * first group listed: the one whose cache and compress rules the route follows.
+   */
   upstream?: string
+  /** `upstream` given as a list: the groups and their weights as the config gives them; undefined otherwise. */
+  split?: SplitTarget[]
   stripPrefix?: string
   /** undefined: use the global limit; false: no limit on this route. */
   rateLimit?: RouteLimit | false
@@ -115,6 +120,8 @@ export interface GatewayRoute {
   cache?: CacheRule | false
   /** undefined: the upstream's or the top-level compress applies; false: off for this route. */
   compress?: CompressRule | false
+  /** `match.headers`, `.cookies`, `.query` (header names lower-cased); undefined when the route has none. */
+  conditions?: MatchConditions
   /** A copy of the route's requests to another group (lib/mirror/); undefined: none. */
   mirror?: MirrorOptions
 }
@@ -128,6 +135,20 @@ export interface MirrorOptions {
   maxBodySize: number
   /** Copies of this route's requests in flight at once; past it, not sent. */
   maxInFlight: number
+}
+
+export interface SplitTarget {
+  name: string
+  weight: number
+}
+
+/** One condition: a value, any of a list, an anchored regular expression, or presence. */
+export type MatchValue = string | string[] | { regex: string } | { present: boolean }
+
+export interface MatchConditions {
+  headers?: Record<string, MatchValue>
+  cookies?: Record<string, MatchValue>
+  query?: Record<string, MatchValue>
 }
 
 /**

@@ -29,6 +29,14 @@ export function forwardPath (url: string, stripPrefix: string | undefined): stri
   return path
 }
 
+/**
+ * Whether a reload changes what the routes were declared from. The weights of a split are not
+ * part of it: they apply to the running routes (lib/routing/split-table.ts), no restart needed.
+ */
 export function routeTableChanged (a: readonly GatewayRoute[], b: readonly GatewayRoute[]): boolean {
-  return JSON.stringify(a) !== JSON.stringify(b)
+  return JSON.stringify(a.map(withoutWeights)) !== JSON.stringify(b.map(withoutWeights))
+}
+
+function withoutWeights (route: GatewayRoute): unknown {
+  return route.split === undefined ? route : { ...route, split: route.split.map(t => t.name) }
 }

@@ -1,6 +1,7 @@
 import type { NormalizedConfig } from '../config'
 import type { ReloadSummary, UpstreamRegistry } from './registry'
 import type { RuntimeServers } from './runtime-servers'
+import type { SplitTable } from '../routing/split-table'
 
 /**
  * `app.gatehouse`: what a running gateway shows its host app and the admin API (the config in
@@ -19,6 +20,8 @@ export interface Gatehouse {
   reload (config: unknown): ReloadSummary & { routesChanged: boolean, runtimeChangesDropped: string[] }
   /** Servers changed through the admin API since the last reload: a reload makes the file the truth again. */
   runtime: RuntimeServers
+  /** The weights of the split routes in force (a reload's, or the admin API's since). */
+  splits: SplitTable
   /** Where the admin API listens, once it does (config `admin`). */
   adminUrl?: string
   /** Where the plain-HTTP redirect listener listens, once it does (config `listen.redirectHttp`). */

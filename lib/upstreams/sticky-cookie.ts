@@ -48,7 +48,7 @@ export function takeCookie (headers: IncomingHttpHeaders, name: string): string 
   for (const part of header.split(';')) {
     const eq = part.indexOf('=')
     if (eq !== -1 && part.slice(0, eq).trim() === name) {
-      found ??= decode(part.slice(eq + 1).trim())
+      found ??= decodeCookieValue(part.slice(eq + 1).trim())
     } else if (part.trim() !== '') {
       rest.push(part.trim())
     }
@@ -60,7 +60,7 @@ export function takeCookie (headers: IncomingHttpHeaders, name: string): string 
 }
 
 // RFC 6265 allows a quoted value; browsers percent-encode what cookie-octet does not allow.
-function decode (value: string): string {
+export function decodeCookieValue (value: string): string {
   const unquoted = value.length > 1 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value
   if (!unquoted.includes('%')) return unquoted
   try {

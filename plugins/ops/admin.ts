@@ -8,6 +8,7 @@ import { checkAttempts, FailedLogins } from '../../lib/admin/failed-logins'
 import { AdminMisdirectedError, AdminReadOnlyError, AdminTooManyAttemptsError, AdminUnauthorizedError } from '../../lib/errors'
 import servers from '../../routes/admin/servers'
 import config from '../../routes/admin/config'
+import routesRoute from '../../routes/admin/routes'
 import dashboard from '../../routes/admin/dashboard'
 import { createMetrics } from '../../lib/admin/metrics'
 import { refusalsOf } from '../../lib/http/screen-request'
@@ -41,6 +42,7 @@ const LOGIN = new Set(['/', '/login', '/logout'])
  *   DELETE /cache   purge the response cache by url or prefix (when a route caches)
  *   POST, PATCH, DELETE /upstreams/NAME/servers[/ID]   runtime changes (routes/admin/servers.ts)
  *   GET /config     the effective config, secrets redacted
+ *   GET /routes, PATCH /routes/N/split   the routes, and a split's weights (routes/admin/routes.ts)
  *   GET /workers    under `gatehouse --workers N`: every worker (routes/admin/workers.ts)
  *   GET /, /events  the dashboard and its server-sent events
  * Guarded in order: Host check (DNS rebinding), then the token (failed attempts limited per
@@ -117,6 +119,7 @@ export default async function admin (fastify: FastifyInstance, opts: AdminOption
   }
   await app.register(servers, { gatehouse: fastify.gatehouse })
   await app.register(config, { gatehouse: fastify.gatehouse })
+  await app.register(routesRoute, { gatehouse: fastify.gatehouse })
   if (fastify.gatehouseWorker !== undefined) await app.register(workersRoute, { channel: fastify.gatehouseWorker })
   await app.register(dashboard, { gatehouse: fastify.gatehouse, token: opts.token, sessions, failures })
 

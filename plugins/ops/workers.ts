@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { WorkerChannel } from '../../lib/cluster/worker-channel'
-import { PURGE_TOPIC, EJECT_RETAIN, EJECT_TOPIC, RUNTIME_RETAIN, RUNTIME_TOPIC, type EjectionMessage } from '../../lib/cluster/messages'
+import { PURGE_TOPIC, EJECT_RETAIN, EJECT_TOPIC, RUNTIME_RETAIN, RUNTIME_TOPIC, SPLIT_RETAIN, SPLIT_TOPIC, type EjectionMessage } from '../../lib/cluster/messages'
+import { shareSplitChanges } from '../../lib/routing/share-splits'
 import { applyFleetChange } from '../../lib/admin/fleet-sync'
 import type { RuntimeChange } from '../../lib/upstreams/runtime-servers'
 import type { Registry } from 'prom-client'
@@ -59,6 +60,7 @@ async function workers (fastify: FastifyInstance, opts: { channel: WorkerChannel
   fastify.addHook('onReady', async () => {
     shareRuntimeChanges(fastify, opts.channel)
     shareEjections(fastify, opts.channel)
+    shareSplitChanges(fastify.gatehouse.splits, opts.channel, { topic: SPLIT_TOPIC, retain: SPLIT_RETAIN, marker: BUS_INSTANCE })
     // Each worker caches on its own: a purge through the admin API (worker 1) purges them all.
     opts.channel.on(PURGE_TOPIC, data => {
       const { target, prefix } = data as { target: string, prefix: boolean }

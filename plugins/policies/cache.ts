@@ -47,11 +47,14 @@ async function cache (fastify: FastifyInstance) {
 
   const cacheLookupStep: HookFactory<'preHandler'> = route => {
     const settings = routeCache(config, route)
-    return route.upstream === undefined || settings === undefined ? undefined : lookup(route.upstream, settings)
+    // A split route's group is chosen per request (its split step runs first): each group's answers are kept apart.
+    return route.upstream === undefined || settings === undefined ? undefined : lookup(route.split !== undefined ? null : route.upstream, settings)
   }
   fastify.gatehousePipeline.provide({ 'cache-lookup': cacheLookupStep })
 
-  const lookup = (name: string, settings: CacheSettings): preHandlerAsyncHookHandler => async function cacheLookup (request, reply) {
+  const lookup = (fixed: string | null, settings: CacheSettings): preHandlerAsyncHookHandler => async function cacheLookup (request, reply) {
+    const name = fixed ?? request.chosenUpstream
+    if (name === null) return
     const upstream = fastify.gatehouse.registry.get(name)
     if (upstream === undefined) return
     // Only GET and HEAD (RFC 9111 §2). A Range is answered from a stored complete response

@@ -51,7 +51,8 @@ const hasUpstream = (route: GatewayRoute) => route.upstream !== undefined
  *
  * The reasons for the order: the onRequest checks run before a byte of the body is read,
  * cheapest first; the rate limit after the checks that cost nothing and before basic auth, so
- * that password guessing is limited before it costs a bcrypt check each; the sticky hint and
+ * that password guessing is limited before it costs a bcrypt check each; a split's choice of
+group before the sticky hint, which looks for a server in that group; the sticky hint and
  * the request header rules after every refusal; the cache lookup last before the handler, so
  * that a refused or limited request never reads the cache and a hit needs no server. The sticky
  * cookie is set before the response header rules run (they may remove it), and compression
@@ -76,6 +77,7 @@ export const PIPELINE = {
     'counted-size': { plugin: 'policies/filters/body-size', when: '`filters.maxBodySize`', uses: r => r.filters?.maxBodySize !== undefined }
   },
   preHandler: {
+    split: { plugin: 'policies/split', when: '`upstream` as a list of weighted groups', uses: r => r.split !== undefined },
     'sticky-hint': { plugin: 'policies/sticky', when: 'an upstream (whether it is sticky is read per request, so a reload may turn it on)', uses: hasUpstream },
     'request-headers': { plugin: 'policies/filters/headers', when: '`requestHeaders`', uses: r => r.requestHeaders !== undefined },
     'cache-lookup': { plugin: 'policies/cache', when: 'an upstream and a cache in force', uses: (r, c) => r.upstream !== undefined && routeCache(c, r) !== undefined },
@@ -85,9 +87,11 @@ export const PIPELINE = {
     redirect: { plugin: 'policies/filters/redirect', when: '`redirect` (answers in place of the proxy)', uses: r => r.redirect !== undefined }
   },
   onError: {
+    'split-failed': { plugin: 'policies/split', when: '`upstream` as a list (no group cookie for the gateway\'s own errors)', uses: r => r.split !== undefined },
     'sticky-failed': { plugin: 'policies/sticky', when: 'an upstream (no cookie for the gateway\'s own errors)', uses: hasUpstream }
   },
   onSend: {
+    'split-cookie': { plugin: 'policies/split', when: '`upstream` as a list', uses: r => r.split !== undefined },
     'sticky-cookie': { plugin: 'policies/sticky', when: 'an upstream', uses: hasUpstream },
     'response-headers': { plugin: 'policies/filters/headers', when: '`responseHeaders`', uses: r => r.responseHeaders !== undefined },
     compress: { plugin: 'policies/compress', when: 'a compress in force', uses: (r, c) => routeCompress(c, r) !== undefined }

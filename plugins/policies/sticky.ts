@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import cookie from '@fastify/cookie'
-import type { FastifyInstance, FastifyReply, onErrorHookHandler, onSendHookHandler, preHandlerHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onErrorHookHandler, onSendHookHandler, preHandlerHookHandler } from 'fastify'
 import type { StickyOptions } from '../../lib/config'
 import { TokenCache, encodeClaim, readClaim, reloadableSigner, sharedCookieNames, takeCookie } from '../../lib/upstreams/sticky-cookie'
 import type { HookFactory } from './pipeline'
@@ -48,18 +48,25 @@ async function sticky (fastify: FastifyInstance) {
   // Three hooks on each gateway route that has an upstream, its name in the closure
   // (request.routeOptions would build a fresh object per request). Whether that upstream is
   // sticky is looked up per request, so that a reload turning stickiness on or off applies at once.
-  const hint: HookFactory<'preHandler'> = route => route.upstream === undefined ? undefined : stickyHint(route.upstream)
+  // A split route's group is chosen per request, by the split step before this one.
+  const hint: HookFactory<'preHandler'> = route => route.upstream === undefined ? undefined : route.split !== undefined ? splitStickyHint : stickyHint(route.upstream)
   const failed: HookFactory<'onError'> = route => route.upstream === undefined ? undefined : gatehouseStickyFailed
   const setCookie: HookFactory<'onSend'> = route => route.upstream === undefined ? undefined : gatehouseStickyCookie
   fastify.gatehousePipeline.provide({ 'sticky-hint': hint, 'sticky-failed': failed, 'sticky-cookie': setCookie })
 
   const stickyHint = (name: string): preHandlerHookHandler => function gatehouseStickyHint (request, reply, done) {
+    hintFor(name, request)
+    done()
+  }
+  const splitStickyHint: preHandlerHookHandler = function gatehouseStickyHint (request, reply, done) {
+    if (request.chosenUpstream !== null) hintFor(request.chosenUpstream, request)
+    done()
+  }
+
+  function hintFor (name: string, request: FastifyRequest): void {
     const options = fastify.gatehouse.config.upstreams.get(name)?.sticky
     const upstream = fastify.gatehouse.registry.get(name)
-    if (options === undefined || upstream === undefined || secret() === undefined) {
-      done()
-      return
-    }
+    if (options === undefined || upstream === undefined || secret() === undefined) return
     const state: StickyState = { options, server: null, renew: false, failed: false }
     request[kSticky] = state
     const raw = takeCookie(request.raw.headers, options.cookie)
@@ -73,7 +80,6 @@ async function sticky (fastify: FastifyInstance) {
         request.preferredBackend = server.id
       }
     }
-    done()
   }
 
   const gatehouseStickyFailed: onErrorHookHandler = (request, reply, error, done) => {

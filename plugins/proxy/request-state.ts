@@ -13,6 +13,8 @@ declare module 'fastify' {
     backend: Backend | null
     /** A server the sticky policy would like, by id; honoured only while it is ready. */
     preferredBackend: string | null
+    /** The group a split route's weights (or the client's group cookie) chose, by name; null on every other route. */
+    chosenUpstream: string | null
     /** Why a filter refused the request (plugins/policies/filters/), for the access log; null otherwise. */
     refusal: RefusalReason | null
     /** A gRPC call's grpc-status as its client got it (the backend's, or the gateway's own answer's), for the access log and metrics; null otherwise. */
@@ -34,6 +36,7 @@ async function requestState (fastify: FastifyInstance) {
   fastify.decorateRequest('refusal', null)
   fastify.decorateRequest('grpcStatus', null)
   fastify.decorateRequest('attemptObserver', null)
+  fastify.decorateRequest('chosenUpstream', null)
 }
 
 export default fp(requestState, { fastify: '5.x', name: 'gatehouse-request-state' })

@@ -47,6 +47,7 @@ export function dashboardPage (flags: { guarded: boolean, signedIn: boolean }): 
   <button type="submit">Sign in</button>
 </form>
 <section id="totals" class="totals" aria-label="Gateway totals"></section>
+<section id="splits" aria-labelledby="h-splits" hidden><h2 id="h-splits">Traffic splits</h2><table><thead><tr><th scope="col">Route</th><th scope="col">Group</th><th scope="col">Weight</th><th scope="col">Share</th></tr></thead><tbody></tbody></table></section>
 <main id="upstreams"></main>
 <script>
 'use strict'
@@ -147,7 +148,21 @@ function row (s, u, srv) {
   tbody.append(tr)
   return tr
 }
+// A route's weighted split: one row per group, its weight and its share of new clients.
+function renderSplits (splits) {
+  $('splits').hidden = splits.length === 0
+  const rows = []
+  for (const r of splits) {
+    for (const g of r.split) {
+      const tr = el('tr', { 'data-route': String(r.route), 'data-group': g.name })
+      tr.append(el('th', { scope: 'row' }, '#' + r.route + ' ' + (r.path ?? '')), el('td', {}, g.name), el('td', { class: 'num' }, String(g.weight)), el('td', { class: 'num share' }, g.percent + ' %'))
+      rows.push(tr)
+    }
+  }
+  $('splits').querySelector('tbody').replaceChildren(...rows)
+}
 function render (data) {
+  renderSplits(data.splits ?? [])
   let totalRps = 0, inflight = 0, ready = 0, servers = 0
   for (const u of data.upstreams) {
     u.buckets = data.buckets

@@ -7,6 +7,7 @@ import type { AdminSessions } from '../../lib/admin/sessions'
 import { checkAttempts, type FailedLogins } from '../../lib/admin/failed-logins'
 import { AdminBadRequestError, AdminUnauthorizedError } from '../../lib/errors'
 import { dashboardPage } from './dashboard-page'
+import { withShares } from '../../lib/routing/split-table'
 
 export interface DashboardRouteOptions {
   gatehouse: Gatehouse
@@ -80,6 +81,8 @@ function sample (gatehouse: Gatehouse) {
   return {
     at: Date.now(),
     buckets: [...LATENCY_BUCKETS, null],
+    // The weighted splits in force, by route: empty when no route splits.
+    splits: gatehouse.splits.all().map(({ route, split }) => ({ route, path: gatehouse.config.routes[route]?.path, split: withShares(split) })),
     upstreams: upstreams.map((u, i) => ({
       ...u,
       requests: Object.values(u.responses).reduce((a, b) => a + b, 0),

@@ -21,7 +21,7 @@ t.test('the admin API answers HEAD, unknown paths and other methods as JSON', as
 
   const missing = await call(`${admin}/nope`)
   t.equal(missing.status, 404)
-  t.same(missing.json(), { error: 'Not Found', paths: ['/health', '/upstreams', '/metrics', '/upstreams/:name/servers/:id', '/config', '/', '/events'] })
+  t.same(missing.json(), { error: 'Not Found', paths: ['/health', '/upstreams', '/metrics', '/upstreams/:name/servers/:id', '/config', '/routes', '/', '/events'] })
 
   const options = await call(`${admin}/nope`, { method: 'OPTIONS' })
   t.equal(options.status, 405)

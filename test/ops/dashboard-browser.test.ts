@@ -79,3 +79,28 @@ t.test('the dashboard shows every upstream live, a dead backend turns unhealthy,
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
   await page.screenshot({ path: join(SCREENSHOT_DIR, 'dashboard.png'), fullPage: true })
 })
+
+t.test('the dashboard shows a split route\'s weights and shares, and follows a change', { timeout: 60_000 }, async t => {
+  const a = await startBackend(t, 'a')
+  const b = await startBackend(t, 'b')
+  const gw = await startGateway(t, {
+    admin: { port: 0 },
+    upstreams: { v1: { servers: [{ url: a.url }] }, v2: { servers: [{ url: b.url }] } },
+    routes: [{ match: { path: '/one' }, upstream: 'v1' }, { match: { path: '/*' }, upstream: [{ name: 'v1', weight: 95 }, { name: 'v2', weight: 5 }] }]
+  })
+  const profile = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'))
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS })
+  t.teardown(async () => { await context.close(); rmSync(profile, { recursive: true, force: true }) })
+  const page = context.pages()[0] ?? await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', err => errors.push(err.message))
+  await page.goto(`${gw.app.gatehouse.adminUrl as string}/`)
+  const share = (group: string) => page.locator(`#splits tr[data-route="1"][data-group="${group}"] .share`)
+  await share('v2').waitFor({ timeout: 5000 })
+  t.equal(await share('v1').innerText(), '95 %')
+  t.equal(await share('v2').innerText(), '5 %')
+  t.ok(await page.locator('#splits').isVisible(), 'the section shows')
+  gw.app.gatehouse.splits.set(1, { v1: 1, v2: 2 }, 'test')
+  await page.locator('#splits tr[data-group="v2"] .share', { hasText: '66.67 %' }).waitFor({ timeout: 5000 })
+  t.same(errors, [], 'no errors on the page')
+})

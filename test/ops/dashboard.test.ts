@@ -56,3 +56,24 @@ t.test('the page is served self-contained; login sets an httpOnly SameSite=Stric
   t.match(event.data.upstreams, [{ name: 'u', requests: 0, latency: Array, servers: [{ id: 'a', state: 'draining', removing: false }] }])
   t.equal(event.data.buckets.length, event.data.upstreams[0].latency.length)
 })
+
+t.test('the dashboard shows each split route\'s weights and shares, as changed at run time', async t => {
+  const a = await startBackend(t, 'a')
+  const b = await startBackend(t, 'b')
+  const gw = await startGateway(t, {
+    admin: { port: 0, token: TOKEN },
+    upstreams: { v1: { servers: [{ url: a.url }] }, v2: { servers: [{ url: b.url }] } },
+    routes: [{ match: { path: '/one' }, upstream: 'v1' }, { match: { path: '/*' }, upstream: [{ name: 'v1', weight: 95 }, { name: 'v2', weight: 5 }] }]
+  })
+  const url = gw.app.gatehouse.adminUrl as string
+  const auth = { authorization: `Bearer ${TOKEN}` }
+  t.same((await firstEvent(url, auth)).data.splits, [{ route: 1, path: '/*', split: [{ name: 'v1', weight: 95, percent: 95 }, { name: 'v2', weight: 5, percent: 5 }] }])
+  await admin(url, 'PATCH', '/routes/1/split', { token: TOKEN, body: { weights: { v1: 1, v2: 2 } } })
+  t.same((await firstEvent(url, auth)).data.splits[0].split, [{ name: 'v1', weight: 1, percent: 33.33 }, { name: 'v2', weight: 2, percent: 66.67 }], 'the weights in force')
+  const page = (await admin(url, 'GET', '/', { token: TOKEN })).body
+  t.match(page, /<section id="splits"[^>]*hidden>/, 'a section the page fills from the events')
+  t.match(page, /function renderSplits/)
+
+  const plain = await startGateway(t, { admin: { port: 0 }, upstreams: { v1: { servers: [{ url: a.url }] } }, routes: [{ match: { path: '/*' }, upstream: 'v1' }] })
+  t.same((await firstEvent(plain.app.gatehouse.adminUrl as string, {})).data.splits, [], 'no split: none shown')
+})

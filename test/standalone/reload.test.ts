@@ -76,3 +76,20 @@ t.test('SIGHUP that changes the route table logs that a restart is needed', asyn
   t.equal(line.routesChanged, true)
   await gw.waitForLog(l => /restart Gatehouse to apply them/.test(l.msg))
 })
+
+t.test('SIGHUP with new weights of a split applies them without a restart', async t => {
+  const v1 = await startBackend(t, 'v1')
+  const v2 = await startBackend(t, 'v2')
+  const splitWith = (weights: [number, number]) => ({
+    upstreams: { v1: { servers: [{ url: v1.url }] }, v2: { servers: [{ url: v2.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: [{ name: 'v1', weight: weights[0] }, { name: 'v2', weight: weights[1] }] }]
+  })
+  const file = writeConfig(splitWith([1, 0]))
+  const gw = await startStandalone(t, file)
+  t.same(count(await spread(`${gw.url}/`, 10)), { v1: 10 })
+  writeFileSync(file, JSON.stringify(splitWith([0, 1])))
+  gw.child.kill('SIGHUP')
+  const line = await gw.waitForLog(l => l.msg === 'config reloaded')
+  t.equal(line.routesChanged, false, 'weights are not the route table')
+  t.same(count(await spread(`${gw.url}/`, 10)), { v2: 10 }, 'the new weights apply')
+})

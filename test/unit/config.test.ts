@@ -72,7 +72,9 @@ t.test('export', async t => {
           compress: { threshold: '2KB', encodings: ['gzip'] }
         },
         { match: { path: '/*' }, upstream: 'web', rateLimit: false, cache: false, compress: false, responseHeaders: { remove: ['Server'] }, mirror: { upstream: 'api', percent: 12.5, maxBodySize: '8KB', maxInFlight: 10 } },
-        { match: { path: '/old/*' }, redirect: { to: 'https://{host}/new{path}', status: 301 } }
+        { match: { path: '/*', headers: { 'X-Canary': '1', 'x-tier': ['a', 'b'] }, cookies: { beta: { present: true } }, query: { v: { regex: '[0-9]+' } } }, upstream: 'api' },
+        { match: { path: '/old/*' }, redirect: { to: 'https://{host}/new{path}', status: 301 } },
+        { match: { path: '/split/*' }, upstream: [{ name: 'web', weight: 95 }, { name: 'api', weight: 5 }] }
       ],
       filters: { allow: ['127.0.0.1', '::1'], requireHeaders: { 'X-Key': true }, basicAuth: { users: { alice: HASH } } },
       requestHeaders: { add: { 'x-gw': '1' } },
@@ -134,7 +136,8 @@ t.test('export', async t => {
     t.strictSame(exported(again), out, 'exporting again gives the same file')
     t.notOk('filters' in out.routes[1], 'the top level\'s filters are not copied into the routes that inherit them')
 
-    t.same(out.routes[2], { match: { path: '/old/*' }, redirect: { to: 'https://{host}/new{path}', status: 301 } }, 'a redirect route has no upstream key')
+    t.same(out.routes[4].upstream, [{ name: 'web', weight: 95 }, { name: 'api', weight: 5 }], 'a split exports as the list it was written as')
+    t.same(out.routes[3], { match: { path: '/old/*' }, redirect: { to: 'https://{host}/new{path}', status: 301 } }, 'a redirect route has no upstream key')
     t.same(out.routes[0].filters, { deny: ['10.0.0.0/8'], basicAuth: false, maxBodySize: 1024 }, 'the route\'s own filters, size in bytes')
     t.same(out.upstreams.api.tls, { ca: `${certs.dir}/ca.pem`, cert: `${certs.dir}/client.pem`, key: `${certs.dir}/client-key.pem`, servername: 'api.internal', rejectUnauthorized: true })
     t.same(out.upstreams.api.timeouts, { connect: 2000, response: 30000, queue: 1000, tunnelIdle: 600000 }, 'durations in ms')

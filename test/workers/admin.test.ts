@@ -44,6 +44,25 @@ t.test('a runtime change through the admin API reaches every worker, and a worke
   t.same(seen, new Set(['b']), 'the replacement applied the changes the primary retained')
 })
 
+t.test('a split\'s new weights through the admin API reach every worker, and a worker started later', async t => {
+  const a = await startBackend(t, 'a')
+  const b = await startBackend(t, 'b')
+  const m = await startWorkers(t, {
+    admin: { port: 0, token: TOKEN },
+    upstreams: { v1: { servers: [{ url: a.url }] }, v2: { servers: [{ url: b.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: [{ name: 'v1', weight: 1 }, { name: 'v2', weight: 0 }] }]
+  }, { token: TOKEN })
+  t.same(await backends(m), new Set(['a']))
+  t.equal(await send(m, 'PATCH', '/routes/0/split', { weights: { v1: 0, v2: 1 } }), 200)
+  await waitFor(async () => (await backends(m)).size === 1 && (await backends(m)).has('b'), { what: 'every worker sending to v2 only' })
+  t.pass('both workers follow the new weights')
+
+  const victim = (await m.workers()).workers.find(w => w.id === 2)!.pid
+  process.kill(victim, 'SIGKILL')
+  await waitFor(async () => (await m.workers()).workers.some(w => w.id === 2 && w.pid !== victim && w.state === 'ready'), { timeout: 10_000, what: 'worker 2 replaced' })
+  t.same(await backends(m), new Set(['b']), 'the replacement applied the weights the primary retained')
+})
+
 /** The value of one series in Prometheus text. */
 function sample (text: string, series: string): number | undefined {
   const line = text.split('\n').find(l => l.startsWith(`${series} `))

@@ -16,7 +16,7 @@ export function normalizeMirror (index: number, r: RouteConfig, upstreams: Reado
   if (!upstreams.has(m.upstream)) {
     const known = [...upstreams].map(n => `"${n}"`).join(', ')
     problems.push(`${at}.upstream: unknown upstream "${m.upstream}" (known: ${known})`)
-  } else if (m.upstream === r.upstream) {
+  } else if (routeGroups(r).includes(m.upstream)) {
     problems.push(`${at}.upstream: "${m.upstream}" is the route's own upstream; a mirror goes to another group`)
   }
   if (r.redirect !== undefined) problems.push(`${at}: a redirect route sends no request to copy`)
@@ -26,4 +26,10 @@ export function normalizeMirror (index: number, r: RouteConfig, upstreams: Reado
     maxBodySize: m.maxBodySize === undefined ? DEFAULT_MIRROR_MAX_BODY_SIZE : parseSize(m.maxBodySize),
     maxInFlight: m.maxInFlight ?? DEFAULT_MIRROR_MAX_IN_FLIGHT
   }
+}
+
+/** The groups a route sends to: its upstream, or each group of its split. */
+function routeGroups (r: RouteConfig): string[] {
+  if (r.upstream === undefined) return []
+  return typeof r.upstream === 'string' ? [r.upstream] : r.upstream.map(t => t.name)
 }
