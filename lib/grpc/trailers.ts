@@ -1,5 +1,9 @@
 import type { Readable } from 'node:stream'
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+import { GRPC_STATUS } from './status'
+
+/** The grpc-message of a call whose backend ended it without a grpc-status. */
+export const NO_STATUS_MESSAGE = 'the backend ended the call with no grpc-status'
 
 /**
  * The backend's response trailers ride on its body stream from the pools to the reply:
@@ -43,6 +47,14 @@ export function passTrailers (body: Readable, headers: IncomingHttpHeaders, sink
     if (!any && headers['grpc-status'] !== undefined) {
       out['grpc-status'] = headers['grpc-status']
       if (headers['grpc-message'] !== undefined) out['grpc-message'] = headers['grpc-message']
+      any = true
+    }
+    if (out['grpc-status'] === undefined) {
+      // A call must end with a status (gRPC over HTTP/2); a backend that sent none leaves a
+      // client to guess, or to wait. UNKNOWN is what gRPC's own clients make of it, said once
+      // here for every client.
+      out['grpc-status'] = String(GRPC_STATUS.UNKNOWN)
+      out['grpc-message'] = NO_STATUS_MESSAGE
       any = true
     }
     if (any) {

@@ -13,6 +13,7 @@ import { carryTrailers } from '../grpc/trailers'
 import { requestKeepingTrailers } from '../grpc/h2-trailers'
 import { holdTrailersBehindData } from '../grpc/trailers-after-data'
 import { drainOnGoaway } from './h2/goaway'
+import { cancelOnAbort } from './h2/cancel-on-abort'
 
 export interface PoolOptions {
   /** The scheme://host:port the pool connects to. */
@@ -217,6 +218,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       const connect = { timeout: options.connectTimeout, ...tls, allowH2: true, useH2c: options.protocol === 'h2c' }
       holdTrailersBehindData()
       drainOnGoaway()
+      cancelOnAbort()
       return new Pool(options.origin, {
         connections: options.connections,
         connect: connect as Pool.Options['connect'],
