@@ -126,6 +126,7 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   // streams, prom-client, ioredis) cost memory a gateway without them should not pay.
   if (config.routes.some(r => routeCache(config, r) !== undefined)) await fastify.register(import('./plugins/policies/cache'))
   if (config.routes.some(r => routeCompress(config, r) !== undefined)) await fastify.register(import('./plugins/policies/compress'))
+  if (config.routes.some(r => r.grpcWeb)) await fastify.register(import('./plugins/policies/grpc-web'))
   await fastify.register(proxyRoutes)
   if (config.admin !== undefined) await fastify.register(import('./plugins/ops/admin'), config.admin)
   if (config.admin?.sync !== undefined) await fastify.register(import('./plugins/ops/fleet-sync'), { url: config.admin.sync })

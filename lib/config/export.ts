@@ -80,7 +80,9 @@ function exportRoute (r: GatewayRoute, written: WrittenFilters['routes'][number]
     // The route's own filters, not r.filters (merged with the top level's, exported beside it).
     ...exportFilterLevel(written ?? {}),
     ...(r.cache !== undefined && { cache: structuredClone(r.cache) }),
-    ...(r.compress !== undefined && { compress: structuredClone(r.compress) })
+    ...(r.compress !== undefined && { compress: structuredClone(r.compress) }),
+    // Written when on: a route exports the keys it was given, and the default is off.
+    ...(r.grpcWeb && { grpcWeb: true })
   }
 }
 

@@ -211,7 +211,8 @@ export const RouteSchema = Closed({
   responseHeaders: Type.Optional(HeaderRulesSchema),
   redirect: Type.Optional(RedirectSchema),
   cache: Type.Optional(CacheRuleSchema),
-  compress: Type.Optional(CompressSchema)
+  compress: Type.Optional(CompressSchema),
+  grpcWeb: Type.Optional(Type.Boolean())
 })
 
 // The admin listener and how it is guarded (token, allowed hosts, sessions).

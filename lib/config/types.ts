@@ -113,6 +113,8 @@ export interface GatewayRoute {
   cache?: CacheRule | false
   /** undefined: the upstream's or the top-level compress applies; false: off for this route. */
   compress?: CompressRule | false
+  /** gRPC-Web calls (`application/grpc-web*`) are bridged to gRPC (lib/grpc/web.ts). */
+  grpcWeb: boolean
 }
 
 /**

@@ -18,6 +18,19 @@ export function carryTrailers (body: Readable, trailers: Record<string, string |
   if (trailers !== undefined) (body as Carrier)[kTrailers] = trailers
 }
 
+/** The backend's trailers a body carries, once it has ended; undefined when none came. */
+export function carriedTrailers (body: Readable): Record<string, string | string[] | undefined> | undefined {
+  return (body as Carrier)[kTrailers]
+}
+
+// Responses whose trailers go in the body (gRPC-Web, lib/grpc/web.ts), never as HTTP trailers.
+const inBody = new WeakSet<object>()
+
+/** The response's trailers are written into its body by its own encoder: passTrailers leaves it be. */
+export function trailersInBody (sink: object): void {
+  inBody.add(sink)
+}
+
 /** What a response that is to end with trailers needs of the client's response (Http2ServerResponse's addTrailers). */
 export interface TrailerSink {
   addTrailers (headers: OutgoingHttpHeaders): void
@@ -32,6 +45,7 @@ export interface TrailerSink {
  * reply's own end listener ends the response.
  */
 export function passTrailers (body: Readable, headers: IncomingHttpHeaders, sink: TrailerSink): void {
+  if (inBody.has(sink)) return
   body.once('end', () => {
     const trailers = (body as Carrier)[kTrailers]
     const out: OutgoingHttpHeaders = {}

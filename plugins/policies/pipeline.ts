@@ -62,6 +62,7 @@ const hasUpstream = (route: GatewayRoute) => route.upstream !== undefined
  */
 export const PIPELINE = {
   onRequest: {
+    'grpc-web-request': { plugin: 'policies/grpc-web', when: '`grpcWeb: true`', uses: r => r.grpcWeb },
     ip: { plugin: 'policies/filters/ip', when: '`filters.allow` or `filters.deny`', uses: r => r.filters?.allow !== undefined || r.filters?.deny !== undefined },
     methods: { plugin: 'policies/filters/methods', when: '`filters.methods`', uses: r => r.filters?.methods !== undefined },
     'declared-size': { plugin: 'policies/filters/body-size', when: '`filters.maxBodySize`', uses: r => r.filters?.maxBodySize !== undefined },
@@ -70,7 +71,8 @@ export const PIPELINE = {
     'basic-auth': { plugin: 'policies/filters/basic-auth', when: '`filters.basicAuth`', uses: r => r.filters?.basicAuth !== undefined }
   },
   preParsing: {
-    'counted-size': { plugin: 'policies/filters/body-size', when: '`filters.maxBodySize`', uses: r => r.filters?.maxBodySize !== undefined }
+    'counted-size': { plugin: 'policies/filters/body-size', when: '`filters.maxBodySize`', uses: r => r.filters?.maxBodySize !== undefined },
+    'grpc-web-text': { plugin: 'policies/grpc-web', when: '`grpcWeb: true`', uses: r => r.grpcWeb }
   },
   preHandler: {
     'sticky-hint': { plugin: 'policies/sticky', when: 'an upstream (whether it is sticky is read per request, so a reload may turn it on)', uses: hasUpstream },
@@ -84,6 +86,7 @@ export const PIPELINE = {
     'sticky-failed': { plugin: 'policies/sticky', when: 'an upstream (no cookie for the gateway\'s own errors)', uses: hasUpstream }
   },
   onSend: {
+    'grpc-web-response': { plugin: 'policies/grpc-web', when: '`grpcWeb: true`', uses: r => r.grpcWeb },
     'sticky-cookie': { plugin: 'policies/sticky', when: 'an upstream', uses: hasUpstream },
     'response-headers': { plugin: 'policies/filters/headers', when: '`responseHeaders`', uses: r => r.responseHeaders !== undefined },
     compress: { plugin: 'policies/compress', when: 'a compress in force', uses: (r, c) => routeCompress(c, r) !== undefined }

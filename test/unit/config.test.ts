@@ -68,7 +68,8 @@ t.test('export', async t => {
           filters: { deny: ['10.0.0.0/8'], basicAuth: false, maxBodySize: '1KB' },
           requestHeaders: { set: { 'X-From': '{host}' } },
           cache: { lockTimeout: '2s' },
-          compress: { threshold: '2KB', encodings: ['gzip'] }
+          compress: { threshold: '2KB', encodings: ['gzip'] },
+          grpcWeb: true
         },
         { match: { path: '/*' }, upstream: 'web', rateLimit: false, cache: false, compress: false, responseHeaders: { remove: ['Server'] } },
         { match: { path: '/old/*' }, redirect: { to: 'https://{host}/new{path}', status: 301 } }

@@ -1,6 +1,6 @@
 import type { GatehouseConfig, RouteConfig } from '../schema'
 import type { GatewayRoute, RouteLimit } from '../types'
-import { DEFAULT_RATE_LIMIT } from '../defaults'
+import { DEFAULT_GRPC_WEB, DEFAULT_RATE_LIMIT } from '../defaults'
 import { ms } from '../values'
 import { ROUTE_METHODS } from '../../http/methods'
 import { routeFilters, type RouteDefaults } from './filters'
@@ -27,7 +27,8 @@ export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<s
       rateLimit: routeLimit(r.rateLimit, global),
       ...routeFilters(r, index, defaults, problems),
       cache: normalizeCacheRule(`routes[${index}].cache`, r.cache, problems),
-      compress: normalizeCompressRule(`routes[${index}].compress`, r.compress, problems)
+      compress: normalizeCompressRule(`routes[${index}].compress`, r.compress, problems),
+      grpcWeb: r.grpcWeb ?? DEFAULT_GRPC_WEB
     }
   })
   checkClashes(normalized, problems)
