@@ -1,5 +1,7 @@
 import t from 'tap'
-import { constants, type Http2ServerResponse } from 'node:http2'
+import { connect, constants, createServer, type Http2ServerResponse } from 'node:http2'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
 import { startGateway, call } from '../helper'
 import { startH2Gateway, h2Request } from '../hostile/h2'
 import { waitFor } from '../wait'
@@ -95,3 +97,70 @@ t.test('REFUSED_STREAM from the only server: the call is sent again to it, whole
   t.same(bodies[0], message, 'the call went again with its whole message')
   t.equal(backend.hits.length, 2)
 })
+
+t.test('GOAWAY toward gRPC calls: one in flight within last-stream-id finishes; one sent as a new connection is drained goes again on the next', async t => {
+  const answer = (res: Http2ServerResponse, text: string): void => {
+    res.writeHead(200, { 'content-type': 'application/grpc' })
+    res.addTrailers({ 'grpc-status': '0' })
+    res.end(grpcFrame(Buffer.from(text)))
+  }
+  let sessions = 0
+  let calls = 0
+  const server = createServer((req, res) => {
+    req.stream.on('error', () => {})
+    req.resume()
+    const session = req.stream.session
+    const id = req.stream.id as number
+    req.on('end', () => {
+      // The first call: the backend drains its connection, keeping this stream, and answers it.
+      if (++calls === 1) {
+        session?.goaway(constants.NGHTTP2_NO_ERROR, id)
+        setImmediate(() => answer(res, 'finished on the old connection'))
+        return
+      }
+      answer(res, `answered on connection ${sessions}`)
+    })
+  })
+  server.on('session', s => {
+    s.on('error', () => {})
+    // The second connection is drained as soon as it is accepted: last-stream-id 0, so the call
+    // the gateway sent on it was never started.
+    if (++sessions === 2) s.goaway(constants.NGHTTP2_NO_ERROR, 0)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const gw = await startH2Gateway(t, {
+    upstreams: { grpc: { servers: [{ url }], protocol: 'h2c', retries: 1 } },
+    routes: [{ match: { path: '/*' }, upstream: 'grpc' }]
+  })
+  const first = await grpcCall(gw.port, grpcFrame(Buffer.from('one')))
+  t.equal(first.trailers['grpc-status'], '0')
+  t.equal(first.body.subarray(5).toString(), 'finished on the old connection')
+  const second = await grpcCall(gw.port, grpcFrame(Buffer.from('two')))
+  t.equal(second.trailers['grpc-status'], '0', 'the call the backend never started was sent again, and answered')
+  t.equal(second.body.subarray(5).toString(), 'answered on connection 3')
+  t.equal(calls, 2, 'the backend started two calls: the drained connection\'s was not one of them')
+})
+
+/** A gRPC call over a fresh node:http2 connection to the gateway, with its trailers. */
+async function grpcCall (port: number, body: Buffer): Promise<{ trailers: Record<string, unknown>, body: Buffer }> {
+  const session = connect(`http://127.0.0.1:${port}`)
+  session.on('error', () => {})
+  try {
+    return await new Promise((resolve, reject) => {
+      const stream = session.request({ ':method': 'POST', ':path': '/svc/M', 'content-type': 'application/grpc', te: 'trailers' })
+      let trailers: Record<string, unknown> = {}
+      const chunks: Buffer[] = []
+      stream.on('trailers', h => { trailers = h })
+      stream.on('response', h => { if (h['grpc-status'] !== undefined) trailers = h })
+      stream.on('data', (c: Buffer) => chunks.push(c))
+      stream.on('error', reject)
+      stream.on('close', () => resolve({ trailers, body: Buffer.concat(chunks) }))
+      stream.end(body)
+    })
+  } finally {
+    session.close()
+  }
+}

@@ -1,6 +1,6 @@
 import { subscribe } from 'node:diagnostics_channel'
 import { createRequire } from 'node:module'
-import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2'
+import type { ClientHttp2Session } from 'node:http2'
 import type { Socket } from 'node:net'
 
 // undici's own symbols for a client's connection state (undici has no public hook for this).
@@ -42,15 +42,18 @@ const seen = new WeakSet<object>()
  * Streams above last-stream-id are closed by nghttp2 with REFUSED_STREAM, which the
  * forwarder retries (lib/proxy/attempt-failure.ts). A GOAWAY with an error code is left
  * to undici: Node destroys the session at once then, and the requests on it fail.
- * Installed once per process, for every HTTP/2 client session undici opens (seen through
- * its first stream: 'http2.client.stream.created' is node:http2's one channel for them).
+ * Installed once per process, for every HTTP/2 session undici opens, as it is connected
+ * (undici's 'undici:client:connected' channel), so that a GOAWAY before the first stream
+ * (a backend that drains a connection it has just accepted) is handled too.
  */
 export function drainOnGoaway (): void {
   if (installed) return
   installed = true
-  subscribe('http2.client.stream.created', message => {
-    const session = (message as { stream: ClientHttp2Stream }).stream.session as Session | undefined
-    if (session === undefined || seen.has(session)) return
+  subscribe('undici:client:connected', message => {
+    const socket = (message as { socket?: Record<symbol, unknown> }).socket
+    // Another copy of undici (Node's own fetch) publishes here too: its sockets have no session under this copy's symbol.
+    const session = socket?.[kHTTP2Session] as Session | undefined
+    if (session === undefined || session === null || seen.has(session)) return
     seen.add(session)
     const undiciGoaway = named(session, 'goaway', 'onHttp2SessionGoAway')
     if (undiciGoaway === undefined || session[kClient] === undefined) return
@@ -62,7 +65,12 @@ export function drainOnGoaway (): void {
   })
 }
 
+const detached = new WeakSet<object>()
+
 function detach (session: Session): void {
+  // A draining peer may send GOAWAY more than once (a lower last-stream-id, or as it closes).
+  if (detached.has(session)) return
+  detached.add(session)
   const client = session[kClient] as Client
   const socket = session[kSocket] as Socket
   if (client[kHTTP2Session] === session) {
