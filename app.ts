@@ -130,6 +130,7 @@ async function gateway (fastify: FastifyInstance, { config, file }: { config: No
   if (config.routes.some(r => r.mirror !== undefined)) await fastify.register(import('./plugins/policies/mirror'))
   // OpenTelemetry's SDK and exporter too, only when tracing is on.
   if (config.tracing !== undefined) await fastify.register(import('./plugins/ops/tracing'), config.tracing)
+  if (config.routes.some(r => r.grpcWeb)) await fastify.register(import('./plugins/policies/grpc-web'))
   await fastify.register(proxyRoutes)
   if (config.admin !== undefined) await fastify.register(import('./plugins/ops/admin'), config.admin)
   if (config.admin?.sync !== undefined) await fastify.register(import('./plugins/ops/fleet-sync'), { url: config.admin.sync })

@@ -20,6 +20,8 @@ export const DEFAULT_UPSTREAM_PROTOCOL = 'http/1.1' as const
  * and Envoy's default max_concurrent_streams per upstream connection is of the same order.
  */
 export const H2_STREAMS_PER_CONNECTION = 100
+/** A route bridges gRPC-Web only when it says so, as Envoy's grpc_web filter is added per listener. */
+export const DEFAULT_GRPC_WEB = false
 export const DEFAULT_RETRIES = 2
 export const DEFAULT_RETRY_BUDGET = 0.2
 export const DEFAULT_MAX_FAILS = 3

@@ -84,7 +84,9 @@ function exportRoute (r: GatewayRoute, written: WrittenFilters['routes'][number]
     ...exportFilterLevel(written ?? {}),
     ...(r.cache !== undefined && { cache: structuredClone(r.cache) }),
     ...(r.compress !== undefined && { compress: structuredClone(r.compress) }),
-    ...(r.mirror !== undefined && { mirror: { ...r.mirror } })
+    ...(r.mirror !== undefined && { mirror: { ...r.mirror } }),
+    // Written when on: a route exports the keys it was given, and the default is off.
+    ...(r.grpcWeb && { grpcWeb: true })
   }
 }
 

@@ -246,7 +246,8 @@ export const RouteSchema = Closed({
   redirect: Type.Optional(RedirectSchema),
   cache: Type.Optional(CacheRuleSchema),
   compress: Type.Optional(CompressSchema),
-  mirror: Type.Optional(MirrorSchema)
+  mirror: Type.Optional(MirrorSchema),
+  grpcWeb: Type.Optional(Type.Boolean())
 })
 
 // The access log's format, fields, redaction and sampling; template fields and JSON field names

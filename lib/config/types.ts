@@ -124,6 +124,8 @@ export interface GatewayRoute {
   conditions?: MatchConditions
   /** A copy of the route's requests to another group (lib/mirror/); undefined: none. */
   mirror?: MirrorOptions
+  /** gRPC-Web calls (`application/grpc-web*`) are bridged to gRPC (lib/grpc/web.ts). */
+  grpcWeb: boolean
 }
 
 /** `routes[].mirror` with its defaults. */

@@ -1,11 +1,28 @@
 import { BadGatewayError, ConnectTimeoutError, GatewayTimeoutError, QueueTimeoutError, UpstreamTlsError } from '../errors'
 import { QUEUE_TIMEOUT_CODE } from './origin-pools'
 
+/**
+ * An HTTP/2 stream the backend never started: answered with RST_STREAM REFUSED_STREAM, or
+ * above the last-stream-id of its GOAWAY (nghttp2 closes those with REFUSED_STREAM too).
+ * RFC 9113 §8.7 says such a request was not processed and may be retried whatever its
+ * method, as Envoy's `refused-stream` retry policy and gRPC's transparent retry take it.
+ */
+export const REFUSED_STREAM_CODE = 'GH_REFUSED_STREAM'
+
+/** The code a failed attempt is classified by: undici's or Node's, the cause's first; an HTTP/2 refused stream as REFUSED_STREAM_CODE. */
+export function failureCode (error: Error): string {
+  const { code, cause, message } = error as Error & { code?: string, cause?: { code?: string, message?: string } }
+  const found = cause?.code ?? code ?? ''
+  // Node names the RST_STREAM code only in the message of ERR_HTTP2_STREAM_ERROR.
+  if (found === 'ERR_HTTP2_STREAM_ERROR' && (cause?.message ?? message).endsWith('NGHTTP2_REFUSED_STREAM')) return REFUSED_STREAM_CODE
+  return found
+}
+
 // Failures that happen before a single byte of the request left: any method may go to
 // another server after them. Everything else (reset, timeout after sending) may have
 // reached the application, so only idempotent methods are retried.
 // A queue timeout (lib/proxy/admission.ts) left before any connection was used.
-const NOT_SENT = new Set([QUEUE_TIMEOUT_CODE, 'ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL'])
+const NOT_SENT = new Set([QUEUE_TIMEOUT_CODE, REFUSED_STREAM_CODE, 'ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL'])
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT'])
 
 // Node's (OpenSSL's) codes for a backend certificate that failed verification, by the reason

@@ -3,7 +3,7 @@ import type { KeySource } from '../upstreams/hash-key'
 import type { Upstream } from '../upstreams/upstream'
 import type { ClientSignal } from './client-signal'
 import { clientConnectionOf, type ClientConnection } from './client-connection'
-import { gatewayError, neverSent } from './attempt-failure'
+import { gatewayError, neverSent, REFUSED_STREAM_CODE } from './attempt-failure'
 import { NoServerAvailableError } from '../errors'
 import { QUEUE_TIMEOUT_CODE } from './origin-pools'
 
@@ -67,6 +67,8 @@ export class Attempt implements ClientSignal {
   /** The server of the current (or last) attempt. */
   backend: Backend | null = null
   private lastError: Error | null = null
+  /** Streams a server refused (REFUSED_STREAM, GOAWAY): retries that leave the server eligible. */
+  private refused = 0
   private inflight = false
   /** The client went away before its answer was complete. */
   aborted = false
@@ -122,14 +124,21 @@ export class Attempt implements ClientSignal {
     const backend = this.backend as Backend
     this.release()
     let ejected = false
-    if (code === QUEUE_TIMEOUT_CODE) this.upstream.queueTimeouts++
-    else ejected = this.upstream.attemptFailed(backend, Date.now())
     const tried = this.failedOn ??= []
-    tried.push(backend)
+    if (code === REFUSED_STREAM_CODE) {
+      // The server turned the stream away unstarted (draining, or at its stream limit): not a
+      // failure of it, and it may take the request on its next connection, as Envoy retries
+      // a refused stream; it still counts as a retry.
+      this.refused++
+    } else {
+      if (code === QUEUE_TIMEOUT_CODE) this.upstream.queueTimeouts++
+      else ejected = this.upstream.attemptFailed(backend, Date.now())
+      tried.push(backend)
+    }
     const error = gatewayError(code, this.upstream.name)
     this.lastError = error
     const safe = neverSent(code) ? resend.ifNotSent : resend.ifSent
-    const failure = { retry: safe && this.upstream.mayRetry(tried.length), error, ejected }
+    const failure = { retry: safe && this.upstream.mayRetry(tried.length + this.refused), error, ejected }
     this.observer?.failed(code, failure)
     return failure
   }

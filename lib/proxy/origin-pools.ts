@@ -12,6 +12,8 @@ import { applyInterim } from './interim'
 import { carryTrailers } from '../grpc/trailers'
 import { requestKeepingTrailers } from '../grpc/h2-trailers'
 import { holdTrailersBehindData } from '../grpc/trailers-after-data'
+import { drainOnGoaway } from './h2/goaway'
+import { cancelOnAbort } from './h2/cancel-on-abort'
 
 export interface PoolOptions {
   /** The scheme://host:port the pool connects to. */
@@ -215,6 +217,8 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       // to Client; undici's connector type omits it).
       const connect = { timeout: options.connectTimeout, ...tls, allowH2: true, useH2c: options.protocol === 'h2c' }
       holdTrailersBehindData()
+      drainOnGoaway()
+      cancelOnAbort()
       return new Pool(options.origin, {
         connections: options.connections,
         connect: connect as Pool.Options['connect'],

@@ -66,6 +66,7 @@ export const PIPELINE = {
   onRequest: {
     trace: { plugin: 'ops/tracing', when: '`tracing` at the top level (first, so that a refused request has its span too)', uses: (_r, c) => c.tracing !== undefined },
     'access-log-bytes': { plugin: 'ops/access-log', when: 'an access log format that logs the body bytes sent (`$body_bytes_sent`, as `combined` does)', uses: (r, c) => accessLogCountsBytes(c) },
+    'grpc-web-request': { plugin: 'policies/grpc-web', when: '`grpcWeb: true`', uses: r => r.grpcWeb },
     ip: { plugin: 'policies/filters/ip', when: '`filters.allow` or `filters.deny`', uses: r => r.filters?.allow !== undefined || r.filters?.deny !== undefined },
     methods: { plugin: 'policies/filters/methods', when: '`filters.methods`', uses: r => r.filters?.methods !== undefined },
     'declared-size': { plugin: 'policies/filters/body-size', when: '`filters.maxBodySize`', uses: r => r.filters?.maxBodySize !== undefined },
@@ -74,7 +75,8 @@ export const PIPELINE = {
     'basic-auth': { plugin: 'policies/filters/basic-auth', when: '`filters.basicAuth`', uses: r => r.filters?.basicAuth !== undefined }
   },
   preParsing: {
-    'counted-size': { plugin: 'policies/filters/body-size', when: '`filters.maxBodySize`', uses: r => r.filters?.maxBodySize !== undefined }
+    'counted-size': { plugin: 'policies/filters/body-size', when: '`filters.maxBodySize`', uses: r => r.filters?.maxBodySize !== undefined },
+    'grpc-web-text': { plugin: 'policies/grpc-web', when: '`grpcWeb: true`', uses: r => r.grpcWeb }
   },
   preHandler: {
     split: { plugin: 'policies/split', when: '`upstream` as a list of weighted groups', uses: r => r.split !== undefined },
@@ -92,6 +94,7 @@ export const PIPELINE = {
   },
   onSend: {
     'split-cookie': { plugin: 'policies/split', when: '`upstream` as a list', uses: r => r.split !== undefined },
+    'grpc-web-response': { plugin: 'policies/grpc-web', when: '`grpcWeb: true`', uses: r => r.grpcWeb },
     'sticky-cookie': { plugin: 'policies/sticky', when: 'an upstream', uses: hasUpstream },
     'response-headers': { plugin: 'policies/filters/headers', when: '`responseHeaders`', uses: r => r.responseHeaders !== undefined },
     compress: { plugin: 'policies/compress', when: 'a compress in force', uses: (r, c) => routeCompress(c, r) !== undefined }

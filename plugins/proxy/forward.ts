@@ -7,7 +7,9 @@ import type { Upstream } from '../../lib/upstreams/upstream'
 import type { UpstreamRegistry } from '../../lib/upstreams/registry'
 import { Attempt } from '../../lib/proxy/attempt'
 import { logFailure } from '../../lib/proxy/attempt-log'
+import { failureCode } from '../../lib/proxy/attempt-failure'
 import { BodyView } from '../../lib/http/body-view'
+import { dropTape, replayableFromTape, tapeFor } from '../../lib/grpc/body-tape'
 import { BadRequestError, DeadlineExceededError, BODY_TOO_LARGE_CODE, CLIENT_ABORTED_CODE, ClientAbortedError, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../../lib/errors'
 import { forwardRequestHeaders, withoutHopByHop } from '../../lib/http/forward-headers'
 import { carryTarget } from '../../lib/proxy/upstream-target'
@@ -144,7 +146,8 @@ function send (reply: ProxyReply, request: GatewayRequest, attempt: Attempt): vo
   if (!held && isStream(body)) {
     // Each attempt reads the streamed body through a view of its own (see lib/http/body-view.ts).
     request[kSource] ??= body
-    body = request.body = new BodyView(request[kSource])
+    // A gRPC call's view keeps what it read, for a stream the backend refuses unstarted.
+    body = request.body = new BodyView(request[kSource], isGrpc(request.headers) ? tapeFor(request[kSource]) : undefined)
   }
   const timeout = attempt.upstream.options.timeouts.response
   // reply-from would JSON-encode a Buffer body of a JSON request; handing it over as an
@@ -242,6 +245,7 @@ const onResponse: Hook<'onResponse'> = (request, reply, res) => {
     return
   }
   ;(request as GatewayRequest)[kAttempt]?.succeeded(res.statusCode)
+  dropTape((request as GatewayRequest)[kSource])
   if (reply.sent) {
     // Answered already (a limit tripped meanwhile): Fastify would leave this body unread,
     // holding the backend connection and its admission slot until the response timeout.
@@ -317,7 +321,7 @@ const onError: Hook<'onError'> = (reply, { error }) => {
   // Once the client has an answer under way, or has gone, there is no one to retry for.
   const open = !reply.sent && !request.raw.aborted
   const failure = attempt.failed(code, {
-    ifNotSent: open && (replayable || isUnread(body)),
+    ifNotSent: open && (replayable || isUnread(body) || replayableFromTape(body)),
     ifSent: open && replayable && IDEMPOTENT.has(request.method)
   })
   logFailure(request.server.log, request.id, attempt, failure, code)
@@ -374,8 +378,7 @@ function callStatus (status: string | string[] | undefined, httpStatus: number):
 }
 
 function errorCode (error: Error): string {
-  const { code, cause } = error as Error & { code?: string, cause?: { code?: string } }
-  return cause?.code ?? code ?? ''
+  return failureCode(error)
 }
 
 function releaseOnClose (this: RawWithAttempt): void {

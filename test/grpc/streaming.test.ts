@@ -4,6 +4,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { startH2Gateway } from '../hostile/h2'
 import { startGrpcBackend, rawEchoClient, grpc } from './support'
+import { waitFor } from '../wait'
 
 type Note = { text: string }
 
@@ -85,4 +86,32 @@ t.test('a server stream of 100 000 messages keeps the gateway\'s memory flat', a
   t.equal(status.code, grpc.status.OK)
   t.equal(received, count, `every message arrived (${received})`)
   t.ok(peak < 8 * 1024 * 1024, `memory grew by at most 8 MiB during the call (peak ${(peak / 1048576).toFixed(1)} MiB of a ~20 MB stream)`)
+})
+
+t.test('backpressure: a client that stops reading stops the backend, with a bounded amount in between', async t => {
+  const backend = await startGrpcBackend(t, 'b1')
+  const client = rawEchoClient(t, `127.0.0.1:${await gatewayTo(t, backend.url)}`)
+  const text = 'x'.repeat(200)
+  const count = 1000000
+  // ~205 MB if nothing held it back.
+  const call = client.Repeat({ text, count }, new grpc.Metadata(), { deadline: new Date(Date.now() + 60000) })
+  call.on('error', () => {})
+  let received = 0
+  call.on('data', () => {
+    if (++received === 1) call.pause()
+  })
+  // The client reads one message and stops: the flow-control windows fill (client, gateway
+  // and backend side) and the backend's writes wait for a 'drain' that does not come.
+  await waitFor(() => backend.waiting() && received === 1, { what: 'the backend to wait for its client', timeout: 10000 })
+  const stalledAt = backend.written()
+  // In between: HTTP/2 windows and stream buffers on two hops, a few MB at most.
+  const bound = (8 * 1024 * 1024) / 205
+  t.ok(stalledAt < bound, `the backend stopped after ${stalledAt} messages (${(stalledAt * 205 / 1048576).toFixed(1)} MB), under ${Math.round(bound)} (8 MiB)`)
+  t.ok(stalledAt < count / 100, 'far from the whole stream')
+  // Reading again lets it go on.
+  call.resume()
+  await waitFor(() => backend.written() > stalledAt + 1000, { what: 'the backend to write again', timeout: 10000 })
+  t.pass(`written ${backend.written()} after the client read again`)
+  call.cancel()
+  await waitFor(() => backend.cancelled() === 1, { what: 'the backend to see the call cancelled' })
 })

@@ -16,12 +16,18 @@ export interface GrpcBackend {
   calls: grpc.Metadata[]
   /** How many calls the backend saw cancelled (the client, or the gateway for it, gave up). */
   cancelled (): number
+  /** Messages written by server streams (Repeat) so far. */
+  written (): number
+  /** Whether a server stream is waiting for its client to read (its write() said to wait for 'drain'). */
+  waiting (): boolean
 }
 
 /** A @grpc/grpc-js server of the Echo service on 127.0.0.1:0: in clear text (h2c), or over TLS with `tls`. */
 export async function startGrpcBackend (t: Test, name: string, tls?: { cert: string, key: string }): Promise<GrpcBackend> {
   const calls: grpc.Metadata[] = []
   let cancelled = 0
+  let written = 0
+  let waiting = false
   const server = new grpc.Server()
   server.addService(Echo.service, {
     Say (call: grpc.ServerUnaryCall<{ text: string }, { text: string }>, cb: grpc.sendUnaryData<{ text: string }>) {
@@ -45,8 +51,10 @@ export async function startGrpcBackend (t: Test, name: string, tls?: { cert: str
       const write = (): void => {
         while (i < call.request.count) {
           if (call.cancelled) return
+          written++
           if (!call.write({ text: `${call.request.text} ${i++}` })) {
-            call.once('drain', write)
+            waiting = true
+            call.once('drain', () => { waiting = false; write() })
             return
           }
         }
@@ -73,7 +81,7 @@ export async function startGrpcBackend (t: Test, name: string, tls?: { cert: str
     server.bindAsync('127.0.0.1:0', credentials, (err, p) => err === null ? resolve(p) : reject(err))
   })
   t.teardown(() => server.forceShutdown())
-  return { port, url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`, calls, cancelled: () => cancelled }
+  return { port, url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`, calls, cancelled: () => cancelled, written: () => written, waiting: () => waiting }
 }
 
 export interface Reply {

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
+import type { Http2ServerResponse } from 'node:http2'
 import { makeCerts } from '../tls/certs'
 import { startH2Gateway, h2Request } from '../hostile/h2'
 import { startH2Backend } from '../http2-upstream/support'
@@ -69,4 +70,31 @@ t.test('a unary call to a gRPC backend over TLS (protocol h2, ALPN)', async t =>
   const failed = await client.call('Fail', `${grpc.status.ALREADY_EXISTS} taken`)
   t.equal(failed.error?.code, grpc.status.ALREADY_EXISTS)
   t.equal(failed.error?.details, 'taken')
+})
+
+t.test('gRPC calls in flight at once take a connection each, up to the group\'s connections; more wait their turn', async t => {
+  const waiting: Http2ServerResponse[] = []
+  let hold = 3
+  const backend = await startH2Backend(t, 'b', undefined, (req, res) => {
+    req.resume()
+    req.on('end', () => {
+      waiting.push(res)
+      // The first three are answered together, once all three are in: they ran at once.
+      if (waiting.length < hold) return
+      hold = 1
+      for (const r of waiting.splice(0)) {
+        r.writeHead(200, { 'content-type': 'application/grpc' })
+        r.addTrailers({ 'grpc-status': '0' })
+        r.end(Buffer.from([0, 0, 0, 0, 0]))
+      }
+    })
+  })
+  const gw = await startH2Gateway(t, {
+    upstreams: { grpc: { servers: [{ url: backend.url }], protocol: 'h2c', connections: 3 } },
+    routes: [{ match: { path: '/*' }, upstream: 'grpc' }]
+  })
+  const client = echoClient(t, `127.0.0.1:${gw.port}`)
+  const replies = await Promise.all([1, 2, 3, 4, 5].map(async i => await client.call('Say', `x${i}`)))
+  t.same(replies.map(r => r.error?.code ?? grpc.status.OK), [0, 0, 0, 0, 0], 'every call succeeded')
+  t.equal(backend.connections(), 3, 'three connections for five calls: one per call in flight, up to connections: 3')
 })

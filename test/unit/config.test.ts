@@ -69,7 +69,8 @@ t.test('export', async t => {
           filters: { deny: ['10.0.0.0/8'], basicAuth: false, maxBodySize: '1KB' },
           requestHeaders: { set: { 'X-From': '{host}' } },
           cache: { lockTimeout: '2s' },
-          compress: { threshold: '2KB', encodings: ['gzip'] }
+          compress: { threshold: '2KB', encodings: ['gzip'] },
+          grpcWeb: true
         },
         { match: { path: '/*' }, upstream: 'web', rateLimit: false, cache: false, compress: false, responseHeaders: { remove: ['Server'] }, mirror: { upstream: 'api', percent: 12.5, maxBodySize: '8KB', maxInFlight: 10 } },
         { match: { path: '/*', headers: { 'X-Canary': '1', 'x-tier': ['a', 'b'] }, cookies: { beta: { present: true } }, query: { v: { regex: '[0-9]+' } } }, upstream: 'api' },

@@ -1,6 +1,6 @@
 import type { GatehouseConfig, RouteConfig } from '../schema'
 import type { GatewayRoute, RouteLimit } from '../types'
-import { DEFAULT_RATE_LIMIT } from '../defaults'
+import { DEFAULT_GRPC_WEB, DEFAULT_RATE_LIMIT } from '../defaults'
 import { ms } from '../values'
 import { ROUTE_METHODS } from '../../http/methods'
 import { routeFilters, type RouteDefaults } from './filters'
@@ -35,7 +35,8 @@ export function normalizeRoutes (routes: RouteConfig[], upstreams: ReadonlySet<s
       cache: normalizeCacheRule(`routes[${index}].cache`, r.cache, problems),
       compress: normalizeCompressRule(`routes[${index}].compress`, r.compress, problems),
       conditions: normalizeMatch(r.match, `routes[${index}]`, problems),
-      ...(r.mirror !== undefined && { mirror: normalizeMirror(index, r, upstreams, problems) })
+      ...(r.mirror !== undefined && { mirror: normalizeMirror(index, r, upstreams, problems) }),
+      grpcWeb: r.grpcWeb ?? DEFAULT_GRPC_WEB
     }
   })
   checkClashes(normalized, problems)
