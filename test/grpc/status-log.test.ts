@@ -70,7 +70,7 @@ t.test('the grpc-status of each call in the access line and in gatehouse_grpc_re
   t.equal(value(text, 'gatehouse_requests_total{upstream="grpc",route="echo",status="2xx"}'), 3)
 })
 
-t.test('$grpc_status in a template; a call that ends without a status counts as invalid; a plain request has none', async t => {
+t.test('$grpc_status in a template; a call the backend ends without a status is the UNKNOWN its client gets; a plain request has none', async t => {
   const backend = await startGrpcBackend(t, 'b1')
   // A backend that answers a gRPC call 200 and ends it with neither trailers nor a status.
   const broken = await startH2Backend(t, 'broken', undefined, (req, res) => {
@@ -94,8 +94,8 @@ t.test('$grpc_status in a template; a call that ends without a status counts as 
   t.equal((await h2Request(gw.port, { ':method': 'GET', ':path': '/broken.Service/x' })).status, 200, 'not a gRPC call')
   const lines = (): string[] => existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(l => l !== '') : []
   await waitFor(() => lines().length === 3, { what: 'three lines' })
-  t.same(lines(), ['echo 200 7', 'broken 200 -', 'broken 200 -'])
+  t.same(lines(), ['echo 200 7', 'broken 200 2', 'broken 200 -'])
   const text = (await admin(gw.app.gatehouse.adminUrl as string, 'GET', '/metrics', { token: TOKEN })).body
   t.equal(value(text, 'gatehouse_grpc_responses_total{upstream="grpc",route="echo",grpc_status="7"}'), 1)
-  t.equal(value(text, 'gatehouse_grpc_responses_total{upstream="broken",route="broken",grpc_status="invalid"}'), 1, 'counted once: the plain request is no gRPC call')
+  t.equal(value(text, 'gatehouse_grpc_responses_total{upstream="broken",route="broken",grpc_status="2"}'), 1, 'counted once: the plain request is no gRPC call')
 })

@@ -23,7 +23,7 @@ t.test('a weighted split gives each group the share of [0, 1) its weight says; a
 
 t.test('a reload changes the weights of the routes whose groups are the same, and says so', async t => {
   const routes = (w: [number, number], names: [string, string] = ['a', 'b']): GatewayRoute[] => [
-    { index: 0, path: '/', upstream: names[0], split: [{ name: names[0], weight: w[0] }, { name: names[1], weight: w[1] }] }
+    { index: 0, path: '/', upstream: names[0], grpcWeb: false, split: [{ name: names[0], weight: w[0] }, { name: names[1], weight: w[1] }] }
   ]
   const table = new SplitTable(routes([1, 1]))
   const changes: unknown[] = []
