@@ -83,6 +83,7 @@ const accessLine = (log: CompiledAccessLog, writer: LineWriter | undefined, tabl
       // Its fields are gathered only when the line is written (not at the usual "warn" of a busy gateway).
       if (infoEnabled(fastify.log as { isLevelEnabled?: (level: string) => boolean })) {
         const grpcStatus = request.grpcStatus
+        // The group that took the request: on a split route, the one chosen for it.
         // Two literals rather than one with an undefined field: the line of a plain request
         // costs what it did before gRPC calls had a status of their own.
         fastify.log.info(grpcStatus === null
@@ -90,7 +91,7 @@ const accessLine = (log: CompiledAccessLog, writer: LineWriter | undefined, tabl
               reqId: request.id,
               // The client, as nginx's $remote_addr leads its access line: the PROXY protocol's where a balancer sent one.
               remoteAddress: request.ip,
-              upstream: route.upstream,
+              upstream: upstream?.name ?? route.upstream,
               server: request.backend?.id,
               status: reply.statusCode,
               responseTime: reply.elapsedTime,
@@ -100,7 +101,7 @@ const accessLine = (log: CompiledAccessLog, writer: LineWriter | undefined, tabl
           : {
               reqId: request.id,
               remoteAddress: request.ip,
-              upstream: route.upstream,
+              upstream: upstream?.name ?? route.upstream,
               server: request.backend?.id,
               status: reply.statusCode,
               responseTime: reply.elapsedTime,

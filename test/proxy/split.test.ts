@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { normalizeConfig, type GatehouseConfig } from '../../lib/config'
 import { ROOT } from '../readme'
+import { waitFor } from '../wait'
 
 const SECRET = 'a-cookie-secret-that-is-long-enough-123'
 
@@ -206,4 +207,15 @@ t.test('the README\'s split example loads', async t => {
   const blocks = [...section.matchAll(/```json\n([\s\S]*?)\n```/g)].map(m => m[1])
   const config = normalizeConfig(JSON.parse(blocks[1]))
   t.same(config.routes[0].split, [{ name: 'v1', weight: 95 }, { name: 'v2', weight: 5 }])
+})
+
+t.test('the access line names the group the split chose, not the first listed', async t => {
+  const v1 = await startBackend(t, 'v1')
+  const v2 = await startBackend(t, 'v2')
+  const gw = await startLoggedGateway(t, splitConfig(v1.url, v2.url, [0, 1]))
+  t.equal((await call(`${gw.url}/x`)).headers['x-backend'], 'v2')
+  await waitFor(() => gw.logs.some(l => l.msg === 'proxied'), { what: 'the access line' })
+  const line = gw.logs.find(l => l.msg === 'proxied') as Record<string, unknown>
+  t.equal(line.upstream, 'v2')
+  t.match(String(line.server), /^127\.0\.0\.1:/)
 })
