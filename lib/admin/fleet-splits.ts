@@ -39,7 +39,8 @@ export function isSplitField (field: string): boolean {
 /**
  * Whether a change of weights is this instance's own, to be shared: not a reload (the file's,
  * which every instance reads from its own), not one applied from the fleet, and not one
- * another worker of this machine made and passed on over the worker bus (that worker shares it).
+ * another worker of this machine made and passed on over the worker bus, marked `worker:<id>`
+ * by plugins/ops/workers.ts (that worker shares it).
  */
 export function isOwnSplitChange (change: SplitChange): boolean {
   return change.by !== 'reload' && !change.by.startsWith('fleet:') && !change.by.startsWith('worker:')
