@@ -13,9 +13,10 @@ export interface TracedRequest {
   raw: { httpVersion: string }
 }
 
-/** The route a request matched: its path (http.route) and group. */
+/** The route a request matched: its path (http.route), its name (the span's, when it has one) and group. */
 export interface TracedRoute {
   path: string
+  name?: string
   upstream?: string
 }
 
@@ -39,7 +40,9 @@ export class RequestTrace implements AttemptObserver {
   private upgraded = false
 
   constructor (private readonly tracing: Tracing, route: TracedRoute, private readonly request: TracedRequest) {
-    this.span = tracing.tracer.startSpan(`${request.method} ${route.path}`, { kind: SpanKind.SERVER }, tracing.extract(request.headers))
+    // Named as the access log and metrics label the route, so the three read alike; the path
+    // stays in http.route, which the semantic conventions reserve for the matched template.
+    this.span = tracing.tracer.startSpan(`${request.method} ${route.name ?? route.path}`, { kind: SpanKind.SERVER }, tracing.extract(request.headers))
     this.context = trace.setSpan(ROOT_CONTEXT, this.span)
     // The attributes after the sampling decision (the samplers used read none): an unsampled
     // request, which only carries its context on, does not pay for them.

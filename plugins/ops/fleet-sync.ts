@@ -8,6 +8,11 @@ import {
 } from '../../lib/admin/fleet-state'
 import { desiredAfter, reconcileServer } from '../../lib/admin/fleet-reconcile'
 import { fromFleet } from '../../lib/admin/fleet-sync'
+import {
+  decodeVersionedSplit, desiredSplitAfter, FLEET_SPLITS_KEY, isOwnSplitChange, isSplitField, reconcileSplit, splitField,
+  type DesiredSplit, type VersionedSplit
+} from '../../lib/admin/fleet-splits'
+import type { SplitChange } from '../../lib/routing/split-table'
 import type { RuntimeChange } from '../../lib/upstreams/runtime-servers'
 import { redactUrl } from '../../lib/config/export'
 
@@ -17,9 +22,19 @@ export interface FleetSyncOptions {
 
 type FleetRedis = Redis & { fleetWrite: (state: string, version: string, field: string, value: string, channel: string) => Promise<number> }
 
+/** One field of the shared state: a server's (the servers' hash) or a split route's weights (the splits' hash). */
+type Desired = DesiredServer | DesiredSplit
+type Versioned = VersionedServer | VersionedSplit
+
+const isSplit = (desired: Desired): desired is DesiredSplit => 'route' in desired
+const hashOf = (field: string) => isSplitField(field) ? FLEET_SPLITS_KEY : FLEET_STATE_KEY
+const decodeFor = (field: string, text: string | null | undefined): Versioned | undefined =>
+  isSplitField(field) ? decodeVersionedSplit(text) : decodeVersioned(text)
+
 /**
  * `admin.sync`: the instances sharing one Redis converge on the same runtime state. Redis
- * holds the desired state of every server a runtime change touched, versioned by one INCR
+ * holds the desired state of every server a runtime change touched (and the weights of every
+ * split route one touched), versioned by one INCR
  * counter; each instance reconciles its servers to it: at start, after a reload, on every
  * reconnect, on a nudge from the channel, and whenever the counter moved since it last read
  * it. Nothing is replayed, so nothing missed is lost: the state is read again. While Redis
@@ -28,7 +43,7 @@ type FleetRedis = Redis & { fleetWrite: (state: string, version: string, field: 
  */
 export default async function fleetSync (fastify: FastifyInstance, opts: FleetSyncOptions) {
   const instance = randomUUID()
-  const { runtime, registry } = fastify.gatehouse
+  const { runtime, registry, splits } = fastify.gatehouse
   // Commands fail at once while Redis is away (no offline queue): the instance keeps its state
   // and the write waits in `pending`, coalesced per server, instead of in an unbounded queue.
   const options = {
@@ -46,11 +61,11 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
   const where = redactUrl(opts.url)
 
   /** The shared state as last read from Redis. */
-  let known = new Map<string, VersionedServer>()
+  let known = new Map<string, Versioned>()
   /** The counter's value at the last full read; -1 before any. */
   let readVersion = -1
-  /** Local changes not yet acknowledged by Redis, the latest per server. */
-  const pending = new Map<string, DesiredServer>()
+  /** Local changes not yet acknowledged by Redis, the latest per server or split route. */
+  const pending = new Map<string, Desired>()
   let closed = false
   let firstReadDone = () => {}
   const firstRead = new Promise<void>(resolve => { firstReadDone = resolve })
@@ -72,17 +87,21 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
   // Failures that retrying will not cure (the last primary, a url this group refuses) are
   // logged once per version, not once per reconcile.
   const refused = new Map<string, number>()
+  const apply = (desired: Desired) => isSplit(desired)
+    ? reconcileSplit(splits, fastify.gatehouse.config.routes, desired)
+    : reconcileServer(runtime, registry, desired)
   const reconcile = (field: string): boolean => {
     // A local change not yet in Redis is newer than anything read: do not undo it meanwhile.
     if (pending.has(field)) return false
     const entry = known.get(field)
     if (entry === undefined) return false
     try {
-      return reconcileServer(runtime, registry, entry.desired) === 'applied'
+      return apply(entry.desired) === 'applied'
     } catch (err) {
       if (refused.get(field) !== entry.version) {
         refused.set(field, entry.version)
-        fastify.log.warn({ sync: where, upstream: entry.desired.upstream, server: entry.desired.server, error: (err as Error).message }, 'fleet sync: a shared change does not apply here')
+        const what = isSplit(entry.desired) ? { route: entry.desired.route } : { upstream: entry.desired.upstream, server: entry.desired.server }
+        fastify.log.warn({ sync: where, ...what, error: (err as Error).message }, 'fleet sync: a shared change does not apply here')
       }
       return false
     }
@@ -93,18 +112,19 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
     return applied
   }
 
-  const remember = (field: string, entry: VersionedServer) => {
+  const remember = (field: string, entry: Versioned) => {
     const current = known.get(field)
     if (current !== undefined && current.version >= entry.version) return false
     known.set(field, entry)
     return true
   }
 
-  const write = (field: string, desired: DesiredServer) => {
+  const write = (field: string, desired: Desired) => {
     // Sent in order on one connection, so two changes to one server reach Redis in the order made.
-    cmd.fleetWrite(FLEET_STATE_KEY, FLEET_VERSION_KEY, field, encodeDesired(desired), FLEET_CHANNEL).then(version => {
+    const value = isSplit(desired) ? JSON.stringify(desired) : encodeDesired(desired)
+    cmd.fleetWrite(hashOf(field), FLEET_VERSION_KEY, field, value, FLEET_CHANNEL).then(version => {
       if (pending.get(field) === desired) pending.delete(field)
-      remember(field, { version, desired })
+      remember(field, { version, desired } as Versioned)
       back()
     }, failed)
   }
@@ -120,16 +140,16 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
     reading = (async () => {
       do {
         again = false
-        const replies = await cmd.multi().get(FLEET_VERSION_KEY).hgetall(FLEET_STATE_KEY).exec()
+        const replies = await cmd.multi().get(FLEET_VERSION_KEY).hgetall(FLEET_STATE_KEY).hgetall(FLEET_SPLITS_KEY).exec()
         if (replies === null) throw new Error('the read was aborted')
         for (const [err] of replies) if (err !== null) throw err
         const version = Number(replies[0][1] ?? 0)
-        const hash = replies[1][1] as Record<string, string>
+        const hash = { ...replies[1][1] as Record<string, string>, ...replies[2][1] as Record<string, string> }
         // Redis is the truth: what it no longer holds (it restarted empty) is forgotten, and an
         // instance's servers stay as they are.
-        const next = new Map<string, VersionedServer>()
+        const next = new Map<string, Versioned>()
         for (const [field, text] of Object.entries(hash)) {
-          const entry = decodeVersioned(text)
+          const entry = decodeFor(field, text)
           if (entry !== undefined) next.set(field, entry)
         }
         known = next
@@ -154,8 +174,8 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
     const version = Number(text.slice(0, nl))
     const field = text.slice(nl + 1)
     if ((known.get(field)?.version ?? -1) >= version || cmd.status !== 'ready') return
-    cmd.hget(FLEET_STATE_KEY, field).then(value => {
-      const entry = decodeVersioned(value)
+    cmd.hget(hashOf(field), field).then(value => {
+      const entry = decodeFor(field, value)
       if (entry !== undefined && remember(field, entry)) reconcile(field)
     }, failed)
   })
@@ -168,6 +188,14 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
     pending.set(field, desired)
     if (cmd.status === 'ready') write(field, desired)
   }
+  const onSplitChange = (change: SplitChange) => {
+    if (!isOwnSplitChange(change)) return
+    const desired = desiredSplitAfter(change, fastify.gatehouse.config.routes, instance)
+    if (desired === undefined) return
+    const field = splitField(change.route)
+    pending.set(field, desired)
+    if (cmd.status === 'ready') write(field, desired)
+  }
 
   // A reload makes the file the truth and drops the local runtime changes; the shared state
   // is then put back over it, from what was last read (Redis may be away), once the new
@@ -177,7 +205,7 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
       if (closed) return
       // Local changes not yet written (Redis away) are runtime changes too: put back as well.
       for (const desired of pending.values()) {
-        try { reconcileServer(runtime, registry, desired) } catch {}
+        try { apply(desired) } catch {}
       }
       const applied = reconcileAll()
       fastify.log.info({ sync: where, applied, of: known.size }, 'fleet sync: shared runtime state re-applied after the reload')
@@ -210,6 +238,7 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
 
   runtime.on('change', onChange)
   runtime.on('reset', onReset)
+  splits.on('change', onSplitChange)
   // A starter serves with the shared state from its first request when Redis answers within
   // a second; otherwise it starts with the file's and catches up on Redis's return.
   fastify.addHook('onReady', async () => {
@@ -223,6 +252,7 @@ export default async function fleetSync (fastify: FastifyInstance, opts: FleetSy
     clearInterval(timer)
     runtime.off('change', onChange)
     runtime.off('reset', onReset)
+    splits.off('change', onSplitChange)
     for (const r of [cmd, sub]) {
       if (r.status === 'ready') await r.quit().catch(() => r.disconnect())
       else r.disconnect()

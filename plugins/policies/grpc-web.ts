@@ -72,9 +72,20 @@ const gatehouseGrpcWebResponse: onSendHookHandler = function (request, reply, pa
   reply.removeHeader('content-length')
   const source = payload as Readable
   const trailersOnly = reply.getHeader('grpc-status') !== undefined
-  const encoder = new GrpcWebEncoder(mode.text, () => webTrailers(source, trailersOnly))
+  const encoder = new GrpcWebEncoder(mode.text, () => {
+    const trailers = webTrailers(source, trailersOnly)
+    // The status the client reads, kept for the access log and metrics as passTrailers keeps
+    // a gRPC call's: the trailer frame's, or a trailers-only answer's header.
+    request.grpcStatus = firstOf(trailers === null ? reply.getHeader('grpc-status') : trailers['grpc-status'])
+    return trailers
+  })
   source.once('error', (err: Error) => encoder.destroy(err))
   done(null, source.pipe(encoder))
+}
+
+function firstOf (value: string | number | readonly string[] | undefined): string | null {
+  if (value === undefined) return null
+  return Array.isArray(value) ? value[0] ?? null : String(value)
 }
 
 /** The trailer frame's content: the backend's trailers; none for a trailers-only answer; UNKNOWN when the backend sent no status at all. */

@@ -1,3 +1,5 @@
+import { MIRROR_OUTCOMES } from '../../lib/mirror/counts'
+
 /**
  * The dashboard's one page: HTML, CSS and script inline, nothing fetched from elsewhere, no
  * build step. Data only ever goes into the page as text (textContent), never as markup.
@@ -48,6 +50,7 @@ export function dashboardPage (flags: { guarded: boolean, signedIn: boolean }): 
 </form>
 <section id="totals" class="totals" aria-label="Gateway totals"></section>
 <section id="splits" aria-labelledby="h-splits" hidden><h2 id="h-splits">Traffic splits</h2><table><thead><tr><th scope="col">Route</th><th scope="col">Group</th><th scope="col">Weight</th><th scope="col">Share</th></tr></thead><tbody></tbody></table></section>
+<section id="mirrors" aria-labelledby="h-mirrors" hidden><h2 id="h-mirrors">Mirrored copies</h2><table><thead><tr><th scope="col">Mirror group</th><th scope="col">Sent</th><th scope="col">Answered</th><th scope="col">Failed</th><th scope="col">Dropped</th><th scope="col">Skipped</th></tr></thead><tbody></tbody></table></section>
 <main id="upstreams"></main>
 <script>
 'use strict'
@@ -161,8 +164,20 @@ function renderSplits (splits) {
   }
   $('splits').querySelector('tbody').replaceChildren(...rows)
 }
+// Each mirror group's copies by outcome (totals since start, as the metric counts them).
+const MIRROR_OUTCOMES = ${JSON.stringify(MIRROR_OUTCOMES)}
+function renderMirrors (mirrors) {
+  $('mirrors').hidden = mirrors.length === 0
+  const rows = mirrors.map(m => {
+    const tr = el('tr', { 'data-upstream': m.upstream })
+    tr.append(el('th', { scope: 'row' }, m.upstream), ...MIRROR_OUTCOMES.map(o => el('td', { class: 'num ' + o }, String(m[o] ?? 0))))
+    return tr
+  })
+  $('mirrors').querySelector('tbody').replaceChildren(...rows)
+}
 function render (data) {
   renderSplits(data.splits ?? [])
+  renderMirrors(data.mirrors ?? [])
   let totalRps = 0, inflight = 0, ready = 0, servers = 0
   for (const u of data.upstreams) {
     u.buckets = data.buckets

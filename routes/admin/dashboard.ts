@@ -8,6 +8,7 @@ import { checkAttempts, type FailedLogins } from '../../lib/admin/failed-logins'
 import { AdminBadRequestError, AdminUnauthorizedError } from '../../lib/errors'
 import { dashboardPage } from './dashboard-page'
 import { withShares } from '../../lib/routing/split-table'
+import { mirrorCountsOf } from '../../lib/mirror/counts'
 
 export interface DashboardRouteOptions {
   gatehouse: Gatehouse
@@ -83,6 +84,11 @@ function sample (gatehouse: Gatehouse) {
     buckets: [...LATENCY_BUCKETS, null],
     // The weighted splits in force, by route: empty when no route splits.
     splits: gatehouse.splits.all().map(({ route, split }) => ({ route, path: gatehouse.config.routes[route]?.path, split: withShares(split) })),
+    // The copies to each mirror group by outcome, as gatehouse_mirror_requests_total counts them: empty when no route mirrors.
+    mirrors: all.flatMap(u => {
+      const counts = mirrorCountsOf(u)
+      return counts === undefined ? [] : [{ upstream: u.name, ...counts }]
+    }),
     upstreams: upstreams.map((u, i) => ({
       ...u,
       requests: Object.values(u.responses).reduce((a, b) => a + b, 0),

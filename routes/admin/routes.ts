@@ -13,7 +13,8 @@ export interface RoutesRouteOptions {
  *   GET /routes                    every route: index, path, host, methods, upstream, and a split's weights in force
  *   PATCH /routes/:index/split     body { "weights": { "v1": 90, "v2": 10 } }: some or all of the route's groups
  * A change applies to the next request and holds until the next reload, which makes the file
- * the truth again (as runtime server changes do); GET /config exports it.
+ * the truth again (as runtime server changes do); GET /config exports it. With admin.sync,
+ * fleet sync shares it with the other instances (plugins/ops/fleet-sync.ts).
  */
 export default async function routes (admin: FastifyInstance, opts: RoutesRouteOptions) {
   const { gatehouse } = opts

@@ -1,6 +1,8 @@
 import t from 'tap'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
-import { startGateway } from '../helper'
+import { startGateway, startLoggedGateway } from '../helper'
+import { admin, TOKEN } from '../ops/admin-client'
+import { waitFor } from '../wait'
 import { startH2Gateway, h2Request } from '../hostile/h2'
 import { deadPort } from '../http2-upstream/support'
 import { startGrpcBackend, grpc } from './support'
@@ -157,4 +159,38 @@ t.test('over HTTP/2 too; and off by default: a gRPC-Web call on a route without 
   const off = await h2Request(gw.port, { ':method': 'POST', ':path': '/gatehouse.test.Echo/Say', 'content-type': 'application/grpc-web+proto' }, frame(note('h2')))
   t.not(off.headers['content-type'], 'application/grpc-web+proto', 'not bridged')
   t.equal(parse(Buffer.from(off.body, 'latin1')).trailers, null, 'no trailer frame')
+})
+
+t.test('a gRPC-Web call\'s status is in the access line and gatehouse_grpc_responses_total: the trailer frame\'s, the trailers-only headers\', the gateway\'s own', async t => {
+  const backend = await startGrpcBackend(t, 'b1')
+  const down = await deadPort()
+  const gw = await startLoggedGateway(t, {
+    admin: { port: 0, token: TOKEN },
+    upstreams: {
+      grpc: { servers: [{ url: backend.url }], protocol: 'h2c' },
+      gone: { servers: [{ url: `http://127.0.0.1:${down}` }], protocol: 'h2c', retries: 0 }
+    },
+    routes: [
+      { name: 'web', match: { path: '/gatehouse.test.Echo/*' }, upstream: 'grpc', grpcWeb: true },
+      { name: 'dead', match: { path: '/dead.Service/*' }, upstream: 'gone', grpcWeb: true }
+    ]
+  })
+  const port = gw.port
+  const ok = await web(port, '/gatehouse.test.Echo/Say', frame(note('hi')))
+  t.equal(ok.trailers?.['grpc-status'], '0')
+  const text = await web(port, '/gatehouse.test.Echo/Repeat', frame(ask('t', 2)), 'application/grpc-web-text')
+  t.equal(text.trailers?.['grpc-status'], '0')
+  const failed = await web(port, '/gatehouse.test.Echo/Fail', frame(note(`${grpc.status.NOT_FOUND} no such thing`)))
+  t.equal(failed.trailers?.['grpc-status'] ?? failed.headers['grpc-status'], String(grpc.status.NOT_FOUND))
+  const dead = await web(port, '/dead.Service/Call', frame(note('x')))
+  t.equal(dead.headers['grpc-status'], String(grpc.status.UNAVAILABLE))
+
+  await waitFor(() => gw.logs.filter(l => l.msg === 'proxied').length === 4, { what: 'four access lines' })
+  t.same(gw.logs.filter(l => l.msg === 'proxied').map(l => [l.upstream, l.status, l.grpcStatus]),
+    [['grpc', 200, '0'], ['grpc', 200, '0'], ['grpc', 200, '5'], ['gone', 200, '14']], 'each call\'s status, as its client read it')
+  const metrics = (await admin(gw.app.gatehouse.adminUrl as string, 'GET', '/metrics', { token: TOKEN })).body
+  const value = (series: string) => metrics.split('\n').find(l => l.startsWith(`${series} `))?.slice(series.length + 1)
+  t.equal(value('gatehouse_grpc_responses_total{upstream="grpc",route="web",grpc_status="0"}'), '2')
+  t.equal(value('gatehouse_grpc_responses_total{upstream="grpc",route="web",grpc_status="5"}'), '1')
+  t.equal(value('gatehouse_grpc_responses_total{upstream="gone",route="dead",grpc_status="14"}'), '1')
 })

@@ -104,3 +104,29 @@ t.test('the dashboard shows a split route\'s weights and shares, and follows a c
   await page.locator('#splits tr[data-group="v2"] .share', { hasText: '66.67 %' }).waitFor({ timeout: 5000 })
   t.same(errors, [], 'no errors on the page')
 })
+
+t.test('the dashboard shows a mirror group\'s copies by outcome, and follows them', { timeout: 60_000 }, async t => {
+  const a = await startBackend(t, 'a')
+  const shadow = await startBackend(t, 'shadow')
+  const gw = await startGateway(t, {
+    admin: { port: 0 },
+    upstreams: { app: { servers: [{ url: a.url }] }, shadow: { servers: [{ url: shadow.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'app', mirror: { upstream: 'shadow', percent: 100 } }]
+  })
+  const profile = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'))
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS })
+  t.teardown(async () => { await context.close(); rmSync(profile, { recursive: true, force: true }) })
+  const page = context.pages()[0] ?? await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', err => errors.push(err.message))
+  await page.goto(`${gw.app.gatehouse.adminUrl as string}/`)
+  const cell = (outcome: string) => page.locator(`#mirrors tr[data-upstream="shadow"] .${outcome}`)
+  await cell('answered').waitFor({ timeout: 5000 })
+  t.ok(await page.locator('#mirrors').isVisible(), 'the section shows')
+  t.equal(await cell('answered').innerText(), '0')
+  for (let i = 0; i < 2; i++) await call(`${gw.url}/x`)
+  await page.locator('#mirrors tr[data-upstream="shadow"] .answered', { hasText: '2' }).waitFor({ timeout: 5000 })
+  t.equal(await cell('sent').innerText(), '2')
+  t.equal(await cell('failed').innerText(), '0')
+  t.same(errors, [], 'no errors on the page')
+})

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { request } from 'undici'
-import { startBackend, startGateway } from '../helper'
+import { call, startBackend, startGateway } from '../helper'
+import { waitFor } from '../wait'
 import { admin, TOKEN } from './admin-client'
 
 /** The first server-sent event of /events, parsed. */
@@ -76,4 +77,29 @@ t.test('the dashboard shows each split route\'s weights and shares, as changed a
 
   const plain = await startGateway(t, { admin: { port: 0 }, upstreams: { v1: { servers: [{ url: a.url }] } }, routes: [{ match: { path: '/*' }, upstream: 'v1' }] })
   t.same((await firstEvent(plain.app.gatehouse.adminUrl as string, {})).data.splits, [], 'no split: none shown')
+})
+
+t.test('the dashboard shows each mirror group\'s copies by outcome, next to the splits', async t => {
+  const a = await startBackend(t, 'a')
+  const shadow = await startBackend(t, 'shadow')
+  const gw = await startGateway(t, {
+    admin: { port: 0, token: TOKEN },
+    upstreams: { app: { servers: [{ url: a.url }] }, shadow: { servers: [{ url: shadow.url }] } },
+    routes: [{ match: { path: '/*' }, upstream: 'app', mirror: { upstream: 'shadow', percent: 100 } }]
+  })
+  const url = gw.app.gatehouse.adminUrl as string
+  const auth = { authorization: `Bearer ${TOKEN}` }
+  t.same((await firstEvent(url, auth)).data.mirrors, [{ upstream: 'shadow', sent: 0, answered: 0, failed: 0, dropped: 0, skipped: 0 }], 'every outcome at zero from the start')
+  for (let i = 0; i < 3; i++) t.equal((await call(`${gw.url}/x`)).status, 200)
+  await waitFor(() => shadow.hits.length === 3, { what: 'three copies at the mirror' })
+  await shadow.kill()
+  t.equal((await call(`${gw.url}/x`)).status, 200, 'the client is answered while the mirror is down')
+  await waitFor(async () => (await firstEvent(url, auth)).data.mirrors[0].failed === 1, { what: 'the failed copy counted' })
+  t.same((await firstEvent(url, auth)).data.mirrors, [{ upstream: 'shadow', sent: 4, answered: 3, failed: 1, dropped: 0, skipped: 0 }], 'as gatehouse_mirror_requests_total counts them')
+  const page = (await admin(url, 'GET', '/', { token: TOKEN })).body
+  t.match(page, /<section id="splits"[^>]*hidden>.*<\/section>\n<section id="mirrors"[^>]*hidden>/, 'a section beside the splits, filled from the events')
+  t.match(page, /function renderMirrors/)
+
+  const plain = await startGateway(t, { admin: { port: 0 }, upstreams: { v1: { servers: [{ url: a.url }] } }, routes: [{ match: { path: '/*' }, upstream: 'v1' }] })
+  t.same((await firstEvent(plain.app.gatehouse.adminUrl as string, {})).data.mirrors, [], 'no mirror: none shown')
 })

@@ -102,6 +102,25 @@ t.test('without a traceparent a new trace starts, and the backend gets its conte
   await spansOf(collector, again?.traceId ?? '', 2)
 })
 
+t.test('a named route\'s request span is named after its name; http.route stays the path', async t => {
+  const collector = await startCollector(t)
+  const b = await startBackend(t, 'b')
+  const gw = await startGateway(t, {
+    upstreams: { api: { servers: [{ url: b.url }] } },
+    routes: [{ name: 'checkout', match: { path: '/checkout/*' }, upstream: 'api' }, { match: { path: '/*' }, upstream: 'api' }],
+    tracing: tracing(collector)
+  })
+  const TRACE_NAMED = '5bf92f3577b34da6a3ce929d0e0e4737'
+  const TRACE_UNNAMED = '6bf92f3577b34da6a3ce929d0e0e4738'
+  t.equal((await call(`${gw.url}/checkout/cart`, { method: 'POST', headers: { traceparent: `00-${TRACE_NAMED}-${CLIENT_SPAN}-01` } })).status, 200)
+  t.equal((await call(`${gw.url}/other`, { headers: { traceparent: `00-${TRACE_UNNAMED}-${CLIENT_SPAN}-01` } })).status, 200)
+  const named = (await spansOf(collector, TRACE_NAMED, 2)).find(s => s.kind === SERVER) as ReceivedSpan
+  t.equal(named.name, 'POST checkout', 'method and the route\'s name')
+  t.equal(named.attributes['http.route'], '/checkout/*', 'http.route is still the path')
+  const unnamed = (await spansOf(collector, TRACE_UNNAMED, 2)).find(s => s.kind === SERVER) as ReceivedSpan
+  t.equal(unnamed.name, 'GET /*', 'a route without a name: method and path')
+})
+
 t.test('a failover makes two attempt spans under one request span, the first with its failure', async t => {
   const collector = await startCollector(t)
   const dead = await startBackend(t, 'dead')
