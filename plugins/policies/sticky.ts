@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, onErrorHookHandler, onSendHookHandl
 import type { StickyOptions } from '../../lib/config'
 import { TokenCache, encodeClaim, readClaim, reloadableSigner, sharedCookieNames, takeCookie } from '../../lib/upstreams/sticky-cookie'
 import type { HookFactory } from './pipeline'
+import { bodyBlindHook, withBodyBlindHooks } from '../proxy/direct-send'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,11 +36,12 @@ async function sticky (fastify: FastifyInstance) {
   const secret = () => fastify.gatehouse.config.cookieSecret
   const tokens = new TokenCache(secret)
 
-  await fastify.register(cookie, {
+  // Its onSend hook only turns cookies set by reply.setCookie into a header.
+  await withBodyBlindHooks(fastify, () => fastify.register(cookie, {
     secret: reloadableSigner(secret),
     // Only sticky routes read a cookie, and only one: no parsing of every request's header.
     hook: false
-  })
+  }))
 
   warnOnSharedCookieNames(fastify)
 
@@ -84,7 +86,7 @@ async function sticky (fastify: FastifyInstance) {
 
   // onSend, after reply-from has copied the backend's headers: Fastify appends a set-cookie
   // value to those already there, so the backend's own cookies go out next to ours.
-  const gatehouseStickyCookie: onSendHookHandler = (request, reply, payload, done) => {
+  const gatehouseStickyCookie: onSendHookHandler = bodyBlindHook((request, reply, payload, done) => {
     const state = request[kSticky]
     const backend = request.backend
     const upstream = request.upstream
@@ -94,7 +96,7 @@ async function sticky (fastify: FastifyInstance) {
     }
     if (backend.id !== state.server || state.renew) setStickyCookie(fastify, reply, state.options, tokens.of(upstream, backend))
     done()
-  }
+  })
 }
 
 function setStickyCookie (fastify: FastifyInstance, reply: FastifyReply, options: StickyOptions, token: string): void {

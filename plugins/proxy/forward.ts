@@ -19,6 +19,7 @@ import { isReplayable, isStream, isUnread } from '../../lib/http/body-kind'
 import { askForTrailers, isGrpc } from '../../lib/grpc/call'
 import { passTrailers } from '../../lib/grpc/trailers'
 import { grpcTimeoutMs } from '../../lib/grpc/timeout'
+import { noteRouteHooks, sendDirect } from './direct-send'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -91,6 +92,7 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
   fastify.decorateRequest(kRaw, null)
   fastify.decorateRequest(kBackendHeaders, null)
   fastify.decorateRequest('proxyTap', null)
+  noteRouteHooks(fastify)
 
   fastify.decorateReply('forward', function (this: FastifyReply, upstream: Upstream, path: string) {
     const request = this.request as GatewayRequest
@@ -246,7 +248,12 @@ const onResponse: Hook<'onResponse'> = (request, reply, res) => {
   // gRPC's status comes in trailers, which only HTTP/2 carries to the client here.
   if (request.raw.httpVersionMajor === 2 && isGrpc(request.headers)) passTrailers(res.stream, (res as unknown as ProxiedResponse).headers, reply.raw)
   const tap = request.proxyTap
-  const body = tap === null ? res.stream : tap.response(reply, res as unknown as ProxiedResponse)
+  if (tap === null) {
+    // Straight to the client where the route's onSend hooks need no body (./direct-send.ts).
+    if (!sendDirect(reply, res.stream)) reply.send(res.stream)
+    return
+  }
+  const body = tap.response(reply, res as unknown as ProxiedResponse)
   if (body !== null) reply.send(body)
 }
 

@@ -1,4 +1,5 @@
 import type { onSendHookHandler, preHandlerHookHandler } from 'fastify'
+import { bodyBlindHook } from '../../proxy/direct-send'
 import { applyToRequest, applyToResponse, compileRules } from '../../../lib/filters/header-rules'
 import type { HookFactory } from '../pipeline'
 
@@ -24,9 +25,9 @@ export const requestHeaderRules: HookFactory<'preHandler'> = route => {
 export const responseHeaderRules: HookFactory<'onSend'> = route => {
   if (route.responseHeaders === undefined) return undefined
   const rules = compileRules(route.responseHeaders)
-  const gatehouseResponseHeaders: onSendHookHandler = (request, reply, payload, done) => {
+  const gatehouseResponseHeaders: onSendHookHandler = bodyBlindHook((request, reply, payload, done) => {
     applyToResponse(reply, rules, request)
     done(null, payload)
-  }
+  })
   return gatehouseResponseHeaders
 }
