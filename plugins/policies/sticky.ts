@@ -86,7 +86,7 @@ async function sticky (fastify: FastifyInstance) {
 
   // onSend, after reply-from has copied the backend's headers: Fastify appends a set-cookie
   // value to those already there, so the backend's own cookies go out next to ours.
-  const gatehouseStickyCookie: onSendHookHandler = bodyBlindHook((request, reply, payload, done) => {
+  const gatehouseStickyCookie: onSendHookHandler = (request, reply, payload, done) => {
     const state = request[kSticky]
     const backend = request.backend
     const upstream = request.upstream
@@ -96,7 +96,9 @@ async function sticky (fastify: FastifyInstance) {
     }
     if (backend.id !== state.server || state.renew) setStickyCookie(fastify, reply, state.options, tokens.of(upstream, backend))
     done()
-  })
+  }
+  // It only sets a header: the answer may be written directly (plugins/proxy/direct-send.ts).
+  bodyBlindHook(gatehouseStickyCookie)
 }
 
 function setStickyCookie (fastify: FastifyInstance, reply: FastifyReply, options: StickyOptions, token: string): void {

@@ -25,9 +25,10 @@ export const requestHeaderRules: HookFactory<'preHandler'> = route => {
 export const responseHeaderRules: HookFactory<'onSend'> = route => {
   if (route.responseHeaders === undefined) return undefined
   const rules = compileRules(route.responseHeaders)
-  const gatehouseResponseHeaders: onSendHookHandler = bodyBlindHook((request, reply, payload, done) => {
+  const gatehouseResponseHeaders: onSendHookHandler = (request, reply, payload, done) => {
     applyToResponse(reply, rules, request)
     done(null, payload)
-  })
-  return gatehouseResponseHeaders
+  }
+  // Headers only: the answer may still be written directly (plugins/proxy/direct-send.ts).
+  return bodyBlindHook(gatehouseResponseHeaders)
 }
