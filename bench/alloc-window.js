@@ -28,3 +28,26 @@ process.on('SIGWINCH', () => {
   process.stderr.write(JSON.stringify({ window: true, userUs: cpu.user, sysUs: cpu.system, allocated: used - open.used + freed, scavenges, marks }) + '\n')
   open = null
 })
+
+// ALLOC_SAMPLE=FILE: the window also samples where the heap bytes are allocated (V8's sampling
+// heap profiler, keeping the samples of objects the GC has collected since: short-lived
+// allocation is the point), written to FILE as a .heapprofile (bench/alloc-summary.js reads it).
+if (process.env.ALLOC_SAMPLE) {
+  const inspector = require('node:inspector')
+  const fs = require('node:fs')
+  const session = new inspector.Session()
+  session.connect()
+  let sampling = false
+  process.on('SIGWINCH', () => {
+    if (!sampling) {
+      sampling = true
+      session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+      return
+    }
+    sampling = false
+    session.post('HeapProfiler.stopSampling', (err, res) => {
+      if (err) process.stderr.write(`sampling failed: ${err.message}\n`)
+      else fs.writeFileSync(process.env.ALLOC_SAMPLE, JSON.stringify(res.profile))
+    })
+  })
+}

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, onSendHookHandler } from 'fastify'
 import type { Readable } from 'node:stream'
+import type { OutgoingHttpHeaders } from 'node:http'
 import { toArray } from '../../lib/to-array'
 
 /**
@@ -133,19 +134,16 @@ export function sendDirect (given: object, source: Readable): boolean {
       }
     }
   }
-  // setHeader, not writeHead: a body that fails before its first byte can still become a
-  // gateway error (the error handler takes the backend's headers off again).
-  const headers = r[kReplyHeaders] as Record<string, string | string[] | number>
-  for (const name in headers) res.setHeader(name, headers[name])
-  pump(source, reply)
+  pump(source, reply, r[kReplyHeaders] as OutgoingHttpHeaders)
   return true
 }
 
 const kReply = Symbol('gatehouse.directReply')
 const kSource = Symbol('gatehouse.directSource')
 const kWaiting = Symbol('gatehouse.directWaiting')
+const kHead = Symbol('gatehouse.directHead')
 
-type Source = Readable & { [kReply]: FastifyReply, [kWaiting]: boolean }
+type Source = Readable & { [kReply]: FastifyReply, [kWaiting]: boolean, [kHead]: OutgoingHttpHeaders | null }
 type Res = FastifyReply['raw'] & { [kSource]: Source }
 
 /**
@@ -153,21 +151,43 @@ type Res = FastifyReply['raw'] & { [kSource]: Source }
  * the source until 'drain' (the 'pause' and 'resume' the send watch reads), the end ends the
  * response. The handlers are shared functions reading the pair from each other, so an answer
  * costs no closures.
+ *
+ * The head goes out with the first chunk (or the end), by writeHead with the reply's header
+ * object, instead of a setHeader per header: Node then stores no copy of each header with its
+ * lower-cased name. Until then nothing is committed, so a body that fails before its first byte
+ * still becomes a gateway error (the error handler takes the backend's headers off the reply).
  */
-function pump (source: Readable, reply: FastifyReply): void {
+function pump (source: Readable, reply: FastifyReply, head: OutgoingHttpHeaders): void {
   const s = source as Source
   const res = reply.raw as Res
   s[kReply] = reply
   s[kWaiting] = false
+  s[kHead] = head
   res[kSource] = s
   res.on('close', onResClose)
   s.on('data', onData)
   s.once('end', onEnd)
-  s.once('error', onSourceError)
+  // Kept after the end too: an error without a listener would end the process.
+  s.on('error', onSourceError)
+}
+
+/** False when Node refused a header (a value it will not put on the wire): the source is failed with it. */
+function writeHead (source: Source, res: FastifyReply['raw']): boolean {
+  const head = source[kHead]
+  if (head === null) return true
+  try {
+    res.writeHead(res.statusCode, head)
+    source[kHead] = null
+    return true
+  } catch (err) {
+    source.destroy(err as Error)
+    return false
+  }
 }
 
 function onData (this: Source, chunk: Buffer): void {
   const res = this[kReply].raw
+  if (this[kHead] !== null && !writeHead(this, res)) return
   if (!res.write(chunk) && !this[kWaiting]) {
     this[kWaiting] = true
     this.pause()
@@ -182,14 +202,18 @@ function onDrain (this: Res): void {
 }
 
 function onEnd (this: Source): void {
-  this.removeListener('error', onSourceError)
-  this[kReply].raw.end()
+  const res = this[kReply].raw
+  // A refused header fails the source (onSourceError answers with a gateway error instead).
+  if (this[kHead] !== null && !writeHead(this, res)) return
+  res.end()
 }
 
 function onSourceError (this: Source, err: Error): void {
   const reply = this[kReply]
   const res = reply.raw
   this.removeListener('data', onData)
+  this[kHead] = null
+  if (res.writableEnded) return
   if (res.headersSent || reply.request.raw.aborted) {
     // Part of the answer is out: the client can only be told by the connection ending (as Fastify does).
     reply.log.warn({ err }, 'response terminated with an error with headers already sent')
