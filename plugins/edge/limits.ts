@@ -45,16 +45,19 @@ async function limits (fastify: FastifyInstance, opts: LimitsOptions) {
   keepStreamErrorsOnStreams(server)
 
   const sendTimeout = opts.sendTimeout
+  // Shared by every answer (no closure per request): the send watch hands it the reply.
+  const clientStalled = (reply: FastifyReply): void => {
+    const request = reply.request
+    request.log.info({ upstream: request.upstream?.name, sendTimeout }, 'client stopped reading: connection closed')
+    // The answer's body is destroyed when the response closes: the backend request is aborted.
+    resetClient(reply.raw)
+  }
   fastify.addHook('onSend', bodyBlindHook((request, reply, payload, done) => {
     // An answer sent before the request body arrived whole (a refusal, a stalled upload)
     // closes the connection: Node would otherwise read the rest of the body to keep it alive.
     if (bodyPending(request.raw)) closeConnection(reply)
     if (isStream(payload)) {
-      watchSend(payload, sendTimeout, () => {
-        request.log.info({ upstream: request.upstream?.name, sendTimeout }, 'client stopped reading: connection closed')
-        // Fastify destroys the payload when the response closes: the backend request is aborted.
-        resetClient(reply.raw)
-      })
+      watchSend(payload, sendTimeout, clientStalled, reply)
     }
     done(null, payload)
   }))

@@ -9,7 +9,7 @@ import { Attempt } from '../../lib/proxy/attempt'
 import { logFailure } from '../../lib/proxy/attempt-log'
 import { BodyView } from '../../lib/http/body-view'
 import { BadRequestError, DeadlineExceededError, BODY_TOO_LARGE_CODE, CLIENT_ABORTED_CODE, ClientAbortedError, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../../lib/errors'
-import { forwardRequestHeaders, withoutHopByHop } from '../../lib/http/forward-headers'
+import { forwardRequestHeadersInPlace, withoutHopByHop } from '../../lib/http/forward-headers'
 import { carryTarget } from '../../lib/proxy/upstream-target'
 import { carryPoolKey } from '../../lib/proxy/pool-key'
 import { carrySignal, CLIENT_GONE_CODE } from '../../lib/proxy/client-signal'
@@ -192,12 +192,8 @@ const rewriteRequestHeaders: Hook<'rewriteRequestHeaders'> = (request, headers) 
     // Fastify never reads a GET body, so none is sent; a length would make the backend wait for it.
     headers['content-length'] = undefined
   }
-  const out = forwardRequestHeaders(headers, {
-    ip: request.ip,
-    protocol: request.protocol,
-    host: request.headers.host,
-    requestId: request.requestId
-  }, (request.upstream as Upstream).options.preserveHost)
+  // reply-from's own copy of the client's headers, which goes to undici: changed in place.
+  const out = forwardRequestHeadersInPlace(headers, request.ip, request.protocol, request.headers.host, request.requestId, (request.upstream as Upstream).options.preserveHost)
   askForTrailers(out, request.headers, (request.upstream as Upstream).options.protocol !== 'http/1.1')
   // The backend gets the routed path (less stripPrefix) and the raw query, byte for byte.
   const url = request.url
