@@ -3,7 +3,9 @@
 # machine too loaded for throughput figures: the bench-peers backends and wrk on CPU 1, the
 # gateway on CPU 0, and the gateway's own process.cpuUsage and GC-corrected heap growth over
 # a window of wrk (bench/alloc-window.js), divided by the requests wrk completed.
-#   bash bench/alloc-cpu.sh [-r ROUNDS] [-d SECONDS] [-s "small big post"] NAME=DIR[:CONFIG] ...
+#   [RATE=REQ_PER_S] bash bench/alloc-cpu.sh [-r ROUNDS] [-d SECONDS] [-s "small big post"] NAME=DIR[:CONFIG] ...
+# RATE: a fixed offered load by autocannon (-R) instead of wrk's as-fast-as-it-goes, well under what the
+# gateway can take, so every build does the same work per event-loop turn (the figure to compare on a shared machine).
 # DIR: a checkout with dist/ built and node_modules; CONFIG as in bench/variants.sh (default plain.json).
 # Prints round,name,scenario,requests,cpu_us_per_req,user_us,sys_us,alloc_bytes_per_req,scavenges_per_10k,marks.
 set -u
@@ -36,10 +38,20 @@ for r in $(seq "$rounds"); do
       taskset -c 1 wrk "${args[@]}" -d2s "$url" > /dev/null 2>&1
       : > "$w/sut.err"
       kill -WINCH "$pid"; sleep 0.1
-      taskset -c 1 wrk "${args[@]}" -d"${dur}s" "$url" > "$w/wrk.out" 2>&1
-      kill -WINCH "$pid"
+      if [ -n "${RATE:-}" ]; then
+        # A fixed offered load (autocannon -R), the same for every build: CPU per request is then
+        # not inflated by a build getting fewer requests per event-loop turn on a loaded machine.
+        ac=(-c "${args[1]#-c}" -R "$RATE" -d "$dur" -j)
+        [ "$sc" = post ] && { ac+=(-m POST -H content-type=application/octet-stream -b "$(head -c 16384 /dev/zero | tr '\0' x)"); url=http://127.0.0.1:18000/post; }
+        taskset -c 1 node "$dir/node_modules/.bin/autocannon" "${ac[@]}" "$url" > "$w/ac.json" 2> /dev/null
+        kill -WINCH "$pid"
+        reqs=$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(r.requests.total)' "$w/ac.json")
+      else
+        taskset -c 1 wrk "${args[@]}" -d"${dur}s" "$url" > "$w/wrk.out" 2>&1
+        kill -WINCH "$pid"
+        reqs=$(awk '/requests in/ {print $1}' "$w/wrk.out")
+      fi
       for _ in $(seq 50); do grep -aq '"window"' "$w/sut.err" && break; sleep 0.1; done
-      reqs=$(awk '/requests in/ {print $1}' "$w/wrk.out")
       tr -d '\000' < "$w/sut.err" | grep '"window"' | tail -1 | node -e '
         const [r, name, sc, n] = process.argv.slice(1); const w = JSON.parse(require("fs").readFileSync(0, "utf8")); const k = Number(n)
         console.log([r, name, sc, k, ((w.userUs + w.sysUs) / k).toFixed(1), (w.userUs / k).toFixed(1), (w.sysUs / k).toFixed(1), Math.round(w.allocated / k), (w.scavenges * 1e4 / k).toFixed(1), w.marks].join(","))' "$r" "$name" "$sc" "$reqs"
