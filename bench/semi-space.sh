@@ -24,7 +24,7 @@ back=$!
 trap 'kill $back 2>/dev/null || true; rm -rf "$tmp"' EXIT
 tick=$(getconf CLK_TCK)
 echo "node $(node -v)  64 connections, ${DURATION} s, small GET"
-printf '%-40s %10s %12s %14s\n' semi-space requests peak_RSS_MiB CPU_us_per_req
+printf '%-40s %10s %12s %14s %8s\n' semi-space requests peak_RSS_MiB CPU_us_per_req p99_ms
 if [ $# -eq 0 ]; then set -- default 4 8 16; fi
 for v in "$@"; do
   case "$v" in
@@ -36,10 +36,11 @@ for v in "$@"; do
   gw=$!
   for _ in $(seq 1 100); do curl -fs -o /dev/null "http://127.0.0.1:$GW_PORT/" && break; sleep 0.1; done
   read -r u0 s0 < <(awk '{print $14, $15}' /proc/$gw/stat)
-  reqs=$(npx autocannon -c 64 -d "$DURATION" -j "http://127.0.0.1:$GW_PORT/" 2>/dev/null | node -e "let d='';process.stdin.on('data',c=>d+=c).on('end',()=>console.log(JSON.parse(d).requests.total))")
+  npx autocannon -c 64 -d "$DURATION" -j "http://127.0.0.1:$GW_PORT/" > "$tmp/ac.json" 2>/dev/null
+  read -r reqs p99 < <(node -e "const r = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); console.log(r.requests.total, r.latency.p99)" "$tmp/ac.json")
   read -r u1 s1 < <(awk '{print $14, $15}' /proc/$gw/stat)
   hwm=$(awk '/VmHWM/ {print $2}' /proc/$gw/status)
   kill $gw; wait $gw 2>/dev/null || true
-  FLAGS="$v" node -e "const v=process.env.FLAGS, [r,h,c,t]=process.argv.slice(1); console.log(v.padEnd(40), r.padStart(10), (h/1024).toFixed(0).padStart(12), (c/t*1e6/r).toFixed(1).padStart(14))" \
-    "$reqs" "$hwm" "$(( u1 - u0 + s1 - s0 ))" "$tick"
+  FLAGS="$v" node -e "const v=process.env.FLAGS, [r,h,c,t,p]=process.argv.slice(1); console.log(v.padEnd(40), r.padStart(10), (h/1024).toFixed(0).padStart(12), (c/t*1e6/r).toFixed(1).padStart(14), p.padStart(8))" \
+    "$reqs" "$hwm" "$(( u1 - u0 + s1 - s0 ))" "$tick" "$p99"
 done

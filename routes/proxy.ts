@@ -55,12 +55,14 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
           const upstream = name === undefined ? undefined : fastify.gatehouse.registry.get(name)
           if (upstream === undefined) {
             reply.send(new NoServerAvailableError(name ?? ''))
-            return reply
+            return
           }
           const path = forwardPath(request.url, stripPrefix)
           if (isUpgrade(request.raw)) reply.tunnel(upstream, path)
           else reply.forward(upstream, path)
-          return reply
+          // Nothing returned: a sync handler that returns the reply makes Fastify wait on it as
+          // a promise (an end-of-stream watcher on the response and a promise per request, ≈1.5 %
+          // of a small GET's CPU in the profile) for nothing; the answer is under way either way.
         }
       })
     } catch (err) {

@@ -22,6 +22,15 @@ export class Admission {
    * frees within `timeout`. Returns the waiter when the request had to queue (for leave()),
    * undefined when it started at once.
    */
+  /** Takes a slot if one is free and no one is ahead (the caller then starts at once): true when it did. */
+  take (): boolean {
+    if (this.inflight < this.limit && this.head === this.waiting.length) {
+      this.inflight++
+      return true
+    }
+    return false
+  }
+
   admit (start: () => void, timedOut: () => void): Waiter | undefined {
     if (this.inflight < this.limit && this.head === this.waiting.length) {
       // The fast path: a free slot and no one ahead; no timer, no allocation.

@@ -103,48 +103,13 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       }
       pool = own
     }
-    const waiter = admission.admit(() => {
-      let held = true
-      const release = () => {
-        if (held) {
-          held = false
-          admission.release()
-        }
-      }
-      if (entry.options.protocol === 'h2' || entry.options.protocol === 'h2c') {
-        // HTTP/2 answers may end in trailers (gRPC's status): they go on with the body.
-        requestKeepingTrailers(pool, opts, (err, data) => {
-          if (err !== null) release()
-          else {
-            data.body.on('close', release)
-            carryTrailers(data.body, data.trailers)
-          }
-          cb(err, data)
-        })
-        return
-      }
-      pool.request(opts, (err, data) => {
-        if (err !== null) release()
-        else data.body.on('close', release)
-        cb(err, data)
-      })
-    }, () => {
-      if (signal !== null) signal.removeListener('abort', leave)
-      fail(cb, Object.assign(new Error('no connection to the server became free in time'), { code: QUEUE_TIMEOUT_CODE }))
-    })
-    // Queued: a client that leaves now takes its place in the queue with it, never dispatched.
-    // The listener goes once it starts, when undici's own takes over.
-    function leave (): void {
-      if (waiter !== undefined && admission.leave(waiter)) fail(cb, clientGone())
+    if (admission.take()) {
+      // The fast path: a free slot and no one ahead. The queue's closures live in queue(), so
+      // that this path allocates none (a function's closures and their context are made on entry).
+      send(entry, pool, opts, cb)
+      return
     }
-    if (waiter !== undefined && signal !== null) {
-      signal.once('abort', leave)
-      const start = waiter.start
-      waiter.start = () => {
-        signal.removeListener('abort', leave)
-        start()
-      }
-    }
+    queue(entry, pool, opts, cb, signal)
   }
 
   /**
@@ -271,6 +236,69 @@ function nameHost (opts: RequestOptions, options: PoolOptions): void {
 
 function clientGone (): Error {
   return Object.assign(new Error('the client went away'), { code: CLIENT_GONE_CODE })
+}
+
+/** Waits for a slot of the pool's admission (timeouts.queue at most), then sends. */
+function queue (entry: Entry, pool: Pool, opts: RequestOptions, cb: Callback, signal: ReturnType<typeof applySignal>): void {
+  const admission = entry.admission
+  const waiter = admission.admit(() => send(entry, pool, opts, cb), () => {
+    if (signal !== null) signal.removeListener('abort', leave)
+    fail(cb, Object.assign(new Error('no connection to the server became free in time'), { code: QUEUE_TIMEOUT_CODE }))
+  })
+  // Queued: a client that leaves now takes its place in the queue with it, never dispatched.
+  // The listener goes once it starts, when undici's own takes over.
+  function leave (): void {
+    if (waiter !== undefined && admission.leave(waiter)) fail(cb, clientGone())
+  }
+  if (waiter !== undefined && signal !== null) {
+    signal.once('abort', leave)
+    const start = waiter.start
+    waiter.start = () => {
+      signal.removeListener('abort', leave)
+      start()
+    }
+  }
+}
+
+const kAdmission = Symbol('gatehouse.admission')
+type HoldingBody = Dispatcher.ResponseData['body'] & { [kAdmission]?: Admission }
+
+/**
+ * Sends a request that holds a slot of its pool's admission. The slot goes back when the
+ * response body closes (ended, failed or destroyed), or at once when no answer came; the body
+ * carries its admission, so that one shared listener releases it.
+ */
+function send (entry: Entry, pool: Pool, opts: RequestOptions, cb: Callback): void {
+  const admission = entry.admission
+  if (entry.options.protocol === 'h2' || entry.options.protocol === 'h2c') {
+    // HTTP/2 answers may end in trailers (gRPC's status): they go on with the body.
+    requestKeepingTrailers(pool, opts, (err, data) => {
+      if (err !== null) admission.release()
+      else {
+        hold(data.body, admission)
+        carryTrailers(data.body, data.trailers)
+      }
+      cb(err, data)
+    })
+    return
+  }
+  pool.request(opts, (err, data) => {
+    if (err !== null) admission.release()
+    else hold(data.body, admission)
+    cb(err, data)
+  })
+}
+
+function hold (body: HoldingBody, admission: Admission): void {
+  body[kAdmission] = admission
+  body.once('close', releaseSlot)
+}
+
+function releaseSlot (this: HoldingBody): void {
+  const admission = this[kAdmission]
+  if (admission === undefined) return
+  this[kAdmission] = undefined
+  admission.release()
 }
 
 function fail (cb: Callback, err: Error): void {

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { closeConnection } from '../../lib/http/close-connection'
+import { bodyBlindHook } from '../proxy/direct-send'
 
 /**
  * While closing, every answer ends its connection. Fastify closes the keep-alive connections
@@ -13,10 +14,10 @@ async function closeOnDrain (fastify: FastifyInstance) {
     closing = true
     done()
   })
-  fastify.addHook('onSend', (request, reply, payload, done) => {
+  fastify.addHook('onSend', bodyBlindHook((request, reply, payload, done) => {
     if (closing) closeConnection(reply)
     done(null, payload)
-  })
+  }))
 }
 
 export default fp(closeOnDrain, { fastify: '5.x', name: 'gatehouse-close-on-drain' })

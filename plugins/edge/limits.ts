@@ -9,6 +9,7 @@ import { boundStreamResets } from '../../lib/http/h2-reset-bound'
 import { keepStreamErrorsOnStreams } from '../../lib/http/h2-stream-errors'
 import { H2_RESET_BURST, H2_RESET_RATE } from '../../lib/http/server-options'
 import { isStream } from '../../lib/http/body-kind'
+import { bodyBlindHook } from '../proxy/direct-send'
 
 /** How often Node looks for connections past headersTimeout: at most this long after the limit. */
 const MAX_CHECK_INTERVAL = 1_000
@@ -44,19 +45,22 @@ async function limits (fastify: FastifyInstance, opts: LimitsOptions) {
   keepStreamErrorsOnStreams(server)
 
   const sendTimeout = opts.sendTimeout
-  fastify.addHook('onSend', (request, reply, payload, done) => {
+  // Shared by every answer (no closure per request): the send watch hands it the reply.
+  const clientStalled = (reply: FastifyReply): void => {
+    const request = reply.request
+    request.log.info({ upstream: request.upstream?.name, sendTimeout }, 'client stopped reading: connection closed')
+    // The answer's body is destroyed when the response closes: the backend request is aborted.
+    resetClient(reply.raw)
+  }
+  fastify.addHook('onSend', bodyBlindHook((request, reply, payload, done) => {
     // An answer sent before the request body arrived whole (a refusal, a stalled upload)
     // closes the connection: Node would otherwise read the rest of the body to keep it alive.
     if (bodyPending(request.raw)) closeConnection(reply)
     if (isStream(payload)) {
-      watchSend(payload, sendTimeout, () => {
-        request.log.info({ upstream: request.upstream?.name, sendTimeout }, 'client stopped reading: connection closed')
-        // Fastify destroys the payload when the response closes: the backend request is aborted.
-        resetClient(reply.raw)
-      })
+      watchSend(payload, sendTimeout, clientStalled, reply)
     }
     done(null, payload)
-  })
+  }))
 }
 
 type RawResponse = FastifyReply['raw'] & { stream?: { close (code: number): void } }

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { randomUUID } from 'node:crypto'
+import { uuid } from '../../lib/ids/uuid'
 import type { FastifyInstance } from 'fastify'
 
 declare module 'fastify' {
@@ -17,7 +17,7 @@ async function requestId (fastify: FastifyInstance) {
   fastify.decorateRequest('requestId', '')
   fastify.addHook('onRequest', (request, reply, done) => {
     const incoming = request.headers['x-request-id']
-    request.requestId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_ID_LENGTH ? incoming : randomUUID()
+    request.requestId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_ID_LENGTH ? incoming : uuid()
     reply.header('x-request-id', request.requestId)
     done()
   })

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onErrorHookHandler,
 import type { StickyOptions } from '../../lib/config'
 import { TokenCache, encodeClaim, readClaim, reloadableSigner, sharedCookieNames, takeCookie } from '../../lib/upstreams/sticky-cookie'
 import type { HookFactory } from './pipeline'
+import { bodyBlindHook, withBodyBlindHooks } from '../proxy/direct-send'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,11 +36,12 @@ async function sticky (fastify: FastifyInstance) {
   const secret = () => fastify.gatehouse.config.cookieSecret
   const tokens = new TokenCache(secret)
 
-  await fastify.register(cookie, {
+  // Its onSend hook only turns cookies set by reply.setCookie into a header.
+  await withBodyBlindHooks(fastify, () => fastify.register(cookie, {
     secret: reloadableSigner(secret),
     // Only sticky routes read a cookie, and only one: no parsing of every request's header.
     hook: false
-  })
+  }))
 
   warnOnSharedCookieNames(fastify)
 
@@ -101,6 +103,8 @@ async function sticky (fastify: FastifyInstance) {
     if (backend.id !== state.server || state.renew) setStickyCookie(fastify, reply, state.options, tokens.of(upstream, backend))
     done()
   }
+  // It only sets a header: the answer may be written directly (plugins/proxy/direct-send.ts).
+  bodyBlindHook(gatehouseStickyCookie)
 }
 
 function setStickyCookie (fastify: FastifyInstance, reply: FastifyReply, options: StickyOptions, token: string): void {

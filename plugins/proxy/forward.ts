@@ -11,7 +11,7 @@ import { failureCode } from '../../lib/proxy/attempt-failure'
 import { BodyView } from '../../lib/http/body-view'
 import { dropTape, replayableFromTape, tapeFor } from '../../lib/grpc/body-tape'
 import { BadRequestError, DeadlineExceededError, BODY_TOO_LARGE_CODE, CLIENT_ABORTED_CODE, ClientAbortedError, RECEIVE_TIMEOUT_CODE, ReceiveTimeoutError } from '../../lib/errors'
-import { forwardRequestHeaders, withoutHopByHop } from '../../lib/http/forward-headers'
+import { forwardRequestHeadersInPlace, withoutHopByHop } from '../../lib/http/forward-headers'
 import { carryTarget } from '../../lib/proxy/upstream-target'
 import { carryPoolKey } from '../../lib/proxy/pool-key'
 import { carrySignal, CLIENT_GONE_CODE } from '../../lib/proxy/client-signal'
@@ -22,6 +22,7 @@ import { askForTrailers, isGrpc } from '../../lib/grpc/call'
 import { passTrailers } from '../../lib/grpc/trailers'
 import { grpcTimeoutMs } from '../../lib/grpc/timeout'
 import { grpcStatusOf } from '../../lib/grpc/status'
+import { noteRouteHooks, sendDirect } from './direct-send'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -94,6 +95,7 @@ async function forward (fastify: FastifyInstance, opts: ForwardOptions) {
   fastify.decorateRequest(kRaw, null)
   fastify.decorateRequest(kBackendHeaders, null)
   fastify.decorateRequest('proxyTap', null)
+  noteRouteHooks(fastify)
 
   fastify.decorateReply('forward', function (this: FastifyReply, upstream: Upstream, path: string) {
     const request = this.request as GatewayRequest
@@ -194,12 +196,8 @@ const rewriteRequestHeaders: Hook<'rewriteRequestHeaders'> = (request, headers) 
     // Fastify never reads a GET body, so none is sent; a length would make the backend wait for it.
     headers['content-length'] = undefined
   }
-  const out = forwardRequestHeaders(headers, {
-    ip: request.ip,
-    protocol: request.protocol,
-    host: request.headers.host,
-    requestId: request.requestId
-  }, (request.upstream as Upstream).options.preserveHost)
+  // reply-from's own copy of the client's headers, which goes to undici: changed in place.
+  const out = forwardRequestHeadersInPlace(headers, request.ip, request.protocol, request.headers.host, request.requestId, (request.upstream as Upstream).options.preserveHost)
   askForTrailers(out, request.headers, (request.upstream as Upstream).options.protocol !== 'http/1.1')
   // The backend gets the routed path (less stripPrefix) and the raw query, byte for byte.
   const url = request.url
@@ -257,7 +255,12 @@ const onResponse: Hook<'onResponse'> = (request, reply, res) => {
     passTrailers(res.stream, (res as unknown as ProxiedResponse).headers, reply.raw, status => { request.grpcStatus = callStatus(status, res.statusCode) })
   }
   const tap = request.proxyTap
-  const body = tap === null ? res.stream : tap.response(reply, res as unknown as ProxiedResponse)
+  if (tap === null) {
+    // Straight to the client where the route's onSend hooks need no body (./direct-send.ts).
+    if (!sendDirect(reply, res.stream)) reply.send(res.stream)
+    return
+  }
+  const body = tap.response(reply, res as unknown as ProxiedResponse)
   if (body !== null) reply.send(body)
 }
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { forwardRequestHeaders, withoutHopByHop } from '../../lib/http/forward-headers'
+import { forwardRequestHeaders, forwardRequestHeadersInPlace, withoutHopByHop } from '../../lib/http/forward-headers'
 import { absoluteTarget, isValidHost, originTarget } from '../../lib/http/request-target'
 import { watchSend } from '../../lib/http/stall-timer'
 import { PassThrough } from 'node:stream'
@@ -138,4 +138,17 @@ t.test('PROXY protocol header: what encodeProxyHeader writes, parseProxyHeader r
   t.match(parseProxyHeader(Buffer.from('PROXY TCP4 01.2.3.4 1.2.3.4 1 2\r\n')), { kind: 'invalid' }, 'no leading zeroes in v1 addresses')
   t.match(parseProxyHeader(Buffer.from('PROXY TCP4 1.2.3.4 1.2.3.4 01 2\r\n')), { kind: 'invalid' }, 'nor in ports')
   t.match(parseProxyHeader(Buffer.from('PROXY TCP6 1.2.3.4 1.2.3.4 1 2\r\n')), { kind: 'invalid' }, 'TCP6 with IPv4 addresses')
+})
+
+t.test('forwardRequestHeadersInPlace: the same fields as forwardRequestHeaders, on the object given, the dropped ones undefined', async t => {
+  const client = { ip: '10.0.0.9', protocol: 'https' as const, host: 'shop.example', requestId: 'r-1' }
+  const given = () => ({ host: 'shop.example', connection: 'close, x-secret', 'x-secret': '1', 'keep-alive': 'timeout=5', te: 'trailers', 'proxy-authorization': 'Basic eA==', 'x-forwarded-for': '1.2.3.4', accept: '*/*' })
+  const copied = forwardRequestHeaders(given(), client, false)
+  const headers = given()
+  const inPlace = forwardRequestHeadersInPlace(headers, client.ip, client.protocol, client.host, client.requestId, false)
+  t.equal(inPlace, headers, 'no copy')
+  const defined = Object.fromEntries(Object.entries(inPlace).filter(([, v]) => v !== undefined))
+  t.same(defined, copied)
+  t.equal(defined['x-forwarded-for'], '1.2.3.4, 10.0.0.9')
+  t.notOk('x-secret' in defined, 'a header Connection names is dropped')
 })

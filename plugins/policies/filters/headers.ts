@@ -1,4 +1,5 @@
 import type { onSendHookHandler, preHandlerHookHandler } from 'fastify'
+import { bodyBlindHook } from '../../proxy/direct-send'
 import { applyToRequest, applyToResponse, compileRules } from '../../../lib/filters/header-rules'
 import type { HookFactory } from '../pipeline'
 
@@ -28,5 +29,6 @@ export const responseHeaderRules: HookFactory<'onSend'> = route => {
     applyToResponse(reply, rules, request)
     done(null, payload)
   }
-  return gatehouseResponseHeaders
+  // Headers only: the answer may still be written directly (plugins/proxy/direct-send.ts).
+  return bodyBlindHook(gatehouseResponseHeaders)
 }
