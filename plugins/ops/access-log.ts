@@ -146,7 +146,9 @@ function entryOf (request: FastifyRequest, reply: FastifyReply, route: GatewayRo
     grpcStatus: request.grpcStatus ?? undefined,
     // No body goes with these, whatever was written (nginx logs 0 for them too).
     bytesSent: request.method === 'HEAD' || status === 204 || status === 304 ? 0 : bodyBytesOf(raw),
-    sentHeader: name => raw.getHeader(name)
+    // The reply's headers first: an answer written straight to the client (plugins/proxy/direct-send.ts)
+    // passes them to writeHead, which leaves the raw response's own header list empty.
+    sentHeader: name => reply.getHeader(name) ?? raw.getHeader(name)
   }
 }
 
