@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import type { Http2ServerResponse } from 'node:http2'
 import { makeCerts } from '../tls/certs'
 import { startH2Gateway, h2Request } from '../hostile/h2'
-import { startH2Backend } from '../http2-upstream/support'
+import { startH2Backend, type H2Backend } from '../http2-upstream/support'
 import { startGrpcBackend, echoClient, grpc } from './support'
 
 t.test('a unary gRPC call through the gateway to an h2c backend: the answer, its status and trailer metadata', async t => {
@@ -72,29 +72,67 @@ t.test('a unary call to a gRPC backend over TLS (protocol h2, ALPN)', async t =>
   t.equal(failed.error?.details, 'taken')
 })
 
-t.test('gRPC calls in flight at once take a connection each, up to the group\'s connections; more wait their turn', async t => {
+/**
+ * A backend that holds every call until `together` are in, answers those at once (they ran at
+ * the same time), then answers each later call as it ends; it records the most calls each of
+ * its connections carried at once.
+ */
+async function heldBackend (t: { teardown (fn: () => unknown): void }, together: number, maxConcurrentStreams?: number): Promise<{ backend: H2Backend, most: () => number[] }> {
   const waiting: Http2ServerResponse[] = []
-  let hold = 3
+  const running = new Map<object, number>()
+  const most = new Map<object, number>()
+  let hold = together
+  const answer = (r: Http2ServerResponse): void => {
+    r.writeHead(200, { 'content-type': 'application/grpc' })
+    r.addTrailers({ 'grpc-status': '0' })
+    r.end(Buffer.from([0, 0, 0, 0, 0]))
+  }
   const backend = await startH2Backend(t, 'b', undefined, (req, res) => {
+    const session = req.stream.session as object
+    running.set(session, (running.get(session) ?? 0) + 1)
+    most.set(session, Math.max(most.get(session) ?? 0, running.get(session) ?? 0))
+    res.on('close', () => running.set(session, (running.get(session) ?? 1) - 1))
     req.resume()
     req.on('end', () => {
+      if (req.url.endsWith('/warm')) return answer(res)
       waiting.push(res)
-      // The first three are answered together, once all three are in: they ran at once.
       if (waiting.length < hold) return
       hold = 1
-      for (const r of waiting.splice(0)) {
-        r.writeHead(200, { 'content-type': 'application/grpc' })
-        r.addTrailers({ 'grpc-status': '0' })
-        r.end(Buffer.from([0, 0, 0, 0, 0]))
-      }
+      for (const r of waiting.splice(0)) answer(r)
     })
-  })
+  }, maxConcurrentStreams === undefined ? undefined : { maxConcurrentStreams })
+  return { backend, most: () => [...most.values()] }
+}
+
+t.test('gRPC calls in flight at once share one HTTP/2 connection', async t => {
+  const { backend, most } = await heldBackend(t, 5)
   const gw = await startH2Gateway(t, {
     upstreams: { grpc: { servers: [{ url: backend.url }], protocol: 'h2c', connections: 3 } },
     routes: [{ match: { path: '/*' }, upstream: 'grpc' }]
   })
+  // One call first: the connection is up, as on a gateway that has been running.
+  const warm = await h2Request(gw.port, { ':method': 'POST', ':path': '/warm', 'content-type': 'application/grpc', te: 'trailers' }, Buffer.from([0, 0, 0, 0, 0]))
+  t.equal(warm.status, 200)
   const client = echoClient(t, `127.0.0.1:${gw.port}`)
+  // The backend answers none of the five before all five are in: they ran at once.
   const replies = await Promise.all([1, 2, 3, 4, 5].map(async i => await client.call('Say', `x${i}`)))
   t.same(replies.map(r => r.error?.code ?? grpc.status.OK), [0, 0, 0, 0, 0], 'every call succeeded')
-  t.equal(backend.connections(), 3, 'three connections for five calls: one per call in flight, up to connections: 3')
+  t.equal(backend.connections(), 1, 'five calls at once on one connection (connections: 3 allowed more)')
+  t.same(most(), [5], 'its five streams ran at the same time')
+})
+
+t.test('gRPC calls share a connection up to the server\'s SETTINGS_MAX_CONCURRENT_STREAMS, then take another, up to the group\'s connections; more wait their turn', async t => {
+  const { backend, most } = await heldBackend(t, 4, 2)
+  const gw = await startH2Gateway(t, {
+    upstreams: { grpc: { servers: [{ url: backend.url }], protocol: 'h2c', connections: 2 } },
+    routes: [{ match: { path: '/*' }, upstream: 'grpc' }]
+  })
+  const warm = await h2Request(gw.port, { ':method': 'POST', ':path': '/warm', 'content-type': 'application/grpc', te: 'trailers' }, Buffer.from([0, 0, 0, 0, 0]))
+  t.equal(warm.status, 200)
+  const client = echoClient(t, `127.0.0.1:${gw.port}`)
+  // Four run at once (two connections of two streams); the fifth waits for one of them.
+  const replies = await Promise.all([1, 2, 3, 4, 5].map(async i => await client.call('Say', `x${i}`)))
+  t.same(replies.map(r => r.error?.code ?? grpc.status.OK), [0, 0, 0, 0, 0], 'every call succeeded')
+  t.equal(backend.connections(), 2, 'two connections: the server allows two streams on each, the group two connections')
+  t.same(most(), [2, 2], 'no connection carried more streams than the server allows')
 })
