@@ -1,10 +1,11 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import type { Http2ServerResponse } from 'node:http2'
+import { connect, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2'
 import { makeCerts } from '../tls/certs'
 import { startH2Gateway, h2Request } from '../hostile/h2'
 import { startH2Backend, type H2Backend } from '../http2-upstream/support'
 import { startGrpcBackend, echoClient, grpc } from './support'
+import { waitFor } from '../wait'
 
 t.test('a unary gRPC call through the gateway to an h2c backend: the answer, its status and trailer metadata', async t => {
   const backend = await startGrpcBackend(t, 'b1')
@@ -135,4 +136,48 @@ t.test('gRPC calls share a connection up to the server\'s SETTINGS_MAX_CONCURREN
   t.same(replies.map(r => r.error?.code ?? grpc.status.OK), [0, 0, 0, 0, 0], 'every call succeeded')
   t.equal(backend.connections(), 2, 'two connections: the server allows two streams on each, the group two connections')
   t.same(most(), [2, 2], 'no connection carried more streams than the server allows')
+})
+
+t.test('calls whose clients stop reading hold their own streams only: a call beside them on the shared connection goes through', async t => {
+  const MESSAGE = 1024 * 1024
+  const stalled: ServerHttp2Stream[] = []
+  const backend = await startH2Backend(t, 'b', undefined, (req, res) => {
+    req.resume()
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/grpc' })
+      if (req.url === '/stall') {
+        // One 1 MiB message its client never reads: it waits on the HTTP/2 windows in between.
+        stalled.push(res.stream)
+        res.write(Buffer.concat([Buffer.from([0, 0, 0x10, 0, 0]), Buffer.alloc(MESSAGE - 5)]))
+        return
+      }
+      res.addTrailers({ 'grpc-status': '0' })
+      res.end(Buffer.from([0, 0, 0, 0, 0]))
+    })
+  })
+  const gw = await startH2Gateway(t, {
+    upstreams: { grpc: { servers: [{ url: backend.url }], protocol: 'h2c', connections: 3 } },
+    routes: [{ match: { path: '/*' }, upstream: 'grpc' }]
+  })
+  t.equal((await h2Request(gw.port, { ':method': 'POST', ':path': '/warm', 'content-type': 'application/grpc', te: 'trailers' }, Buffer.from([0, 0, 0, 0, 0]))).status, 200)
+  // Three clients, each on a connection of its own, that read nothing of their answers.
+  for (let i = 0; i < 3; i++) {
+    const session = connect(`http://127.0.0.1:${gw.port}`)
+    session.on('error', () => {})
+    t.teardown(() => session.destroy())
+    const stream = session.request({ ':method': 'POST', ':path': '/stall', 'content-type': 'application/grpc', te: 'trailers' })
+    stream.on('error', () => {})
+    stream.pause()
+    stream.end(Buffer.from([0, 0, 0, 0, 0]))
+  }
+  // More than the connection's own window (undici's 512 KiB) has reached the gateway unread by
+  // any client: the call beside them passes only because data a stream has not read counts
+  // against that stream's window alone (Node gives the connection's window back on receipt).
+  await waitFor(() => stalled.length === 3 && (stalled[0].session?.socket.bytesWritten ?? 0) >= 3 * 256 * 1024,
+    { what: 'the three answers to wait on their clients', timeout: 5000 })
+  t.pass(`the backend wrote ${stalled[0].session?.socket.bytesWritten ?? 0} bytes on the connection, none of them read by a client`)
+  const client = echoClient(t, `127.0.0.1:${gw.port}`)
+  const reply = await client.call('Say', 'beside them')
+  t.equal(reply.error?.code ?? grpc.status.OK, grpc.status.OK, 'the call beside them succeeded')
+  t.equal(backend.connections(), 1, 'on the same connection as the three')
 })

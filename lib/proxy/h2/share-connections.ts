@@ -26,13 +26,16 @@ const written = new WeakSet<object>()
 /**
  * Requests of any method and body share an HTTP/2 connection, up to the server's
  * SETTINGS_MAX_CONCURRENT_STREAMS (and the pool's `pipelining`), as Envoy and HAProxy multiplex
- * them (nginx's grpc_pass does not: one call per upstream connection, kept alive). undici 7 sent a request with a streamed body or a non-idempotent
- * method (every gRPC call: a POST with a streamed body) only on a connection with nothing else
- * in flight, so N calls at once took N connections, each with its own handshake, SETTINGS,
- * windows and writes. undici's two reasons hold for HTTP/1.1 and not here:
+ * them (nginx's grpc_pass does not: one call per upstream connection). undici 7 sent a request
+ * with a streamed body or a non-idempotent method (every gRPC call: a POST with a streamed
+ * body) only on a connection with nothing else in flight, so N calls at once took N
+ * connections, each with its own socket, session, SETTINGS and windows. undici's two reasons
+ * hold for HTTP/1.1 and not here:
  * - a body that fails half-sent breaks an HTTP/1.1 connection's framing and its neighbours;
  *   on HTTP/2 it resets its own stream only (undici's own abort closes the stream and keeps
- *   the session: client-h2.js), and each stream has its own flow-control window;
+ *   the session: client-h2.js), and each stream has its own flow-control window (Node gives
+ *   the connection's window back as data arrives, so a stream its client does not read holds
+ *   its own window only: test/grpc/unary.test.ts);
  * - a request in flight on a connection that fails could be sent again (undici puts the
  *   requests it had running back in its queue when the connection closes; their streams'
  *   errors normally fail them first, test/grpc/retry.test.ts): a request that has been
