@@ -6,10 +6,12 @@
  *
  * `backend` is a @grpc/grpc-js server of the test Echo service; `gatehouse` the gateway on a
  * clear-text HTTP/2 listener with the backend as an h2c upstream. Prints `{"port":N}`; over
- * IPC answers { cmd: 'cpu' } with its process.cpuUsage() in µs. Exits when the parent goes.
+ * IPC answers { cmd: 'cpu' } with its process.cpuUsage() in µs (and, for the gateway, the
+ * connections it opened to the backend so far). Exits when the parent goes.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { AddressInfo } from 'node:net'
+import { subscribe } from 'node:diagnostics_channel'
 import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import { join } from 'node:path'
@@ -40,8 +42,12 @@ async function gatehouse (): Promise<number> {
   return (app.server.address() as AddressInfo).port
 }
 
+// Connections the gateway opened to the backend: undici publishes each one it connects.
+let connections = 0
+if (kind !== 'backend') subscribe('undici:client:connected', () => { connections++ })
+
 process.on('message', (m: { cmd: string }) => {
-  if (m.cmd === 'cpu') process.send?.({ cpu: process.cpuUsage() })
+  if (m.cmd === 'cpu') process.send?.({ cpu: process.cpuUsage(), connections: kind === 'backend' ? undefined : connections })
 })
 process.on('disconnect', () => process.exit(0))
 

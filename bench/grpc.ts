@@ -7,12 +7,19 @@
  * the Gatehouse child, /proc/<pid>/stat of nginx's one worker.
  *
  *   npm run bench:grpc                 (ROUNDS=3 SECONDS=3 CONCURRENCY=32)
+ *
+ *   GRPC_BASELINE=<dir>   also measure the Gatehouse of another checkout (e.g. `git archive` of an
+ *                         older commit, node_modules linked), as "gatehouse (baseline)", in the same rounds
+ *   GRPC_PROFILE=<dir>    run the Gatehouse child under `node --cpu-prof` (its whole life), the
+ *                         profile in <dir>; summarise it with bench/profile-summary.ts
+ *
+ * Each Gatehouse line also says how many connections the gateway opened to the backend.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
@@ -25,15 +32,21 @@ const TICKS = 100 // USER_HZ of /proc/<pid>/stat
 const definition = grpc.loadPackageDefinition(loadSync(join(__dirname, '..', 'test', 'grpc', 'echo.proto'))) as any
 const Echo = definition.gatehouse.test.Echo as grpc.ServiceClientConstructor
 
-async function child (...args: string[]): Promise<{ proc: ChildProcess, port: number }> {
-  const proc = fork(join(__dirname, 'grpc-proc.ts'), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+const BASELINE = process.env.GRPC_BASELINE ?? ''
+const PROFILE = process.env.GRPC_PROFILE ?? ''
+
+async function child (args: string[], dir = join(__dirname, '..'), flags: string[] = []): Promise<{ proc: ChildProcess, port: number }> {
+  const proc = fork(join(dir, 'bench', 'grpc-proc.ts'), args, { cwd: dir, execArgv: [...flags, '--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
   const [line] = await once(proc.stdout!, 'data') as [Buffer]
   return { proc, port: JSON.parse(line.toString()).port }
 }
 
+const connectionsOf = new Map<ChildProcess, number>()
+
 async function cpuOfChild (proc: ChildProcess): Promise<number> {
   proc.send({ cmd: 'cpu' })
-  const [m] = await once(proc, 'message') as [{ cpu: { user: number, system: number } }]
+  const [m] = await once(proc, 'message') as [{ cpu: { user: number, system: number }, connections?: number }]
+  if (m.connections !== undefined) connectionsOf.set(proc, m.connections)
   return m.cpu.user + m.cpu.system
 }
 
@@ -94,14 +107,17 @@ async function load (port: number): Promise<number> {
 }
 
 async function main (): Promise<void> {
-  const backend = await child('backend')
-  const gh = await child('gatehouse', String(backend.port))
+  const backend = await child(['backend'])
+  const profile = PROFILE === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`]
+  const gh = await child(['gatehouse', String(backend.port)], undefined, profile)
+  const base = BASELINE === '' ? null : await child(['gatehouse', String(backend.port)], BASELINE)
   const ng = await nginx(backend.port)
   if (typeof ng === 'string') console.log(`nginx: ${ng}; measured without it`)
-  const parties: Array<{ name: string, port: number, cpu: (() => Promise<number>) | null }> = [
+  const parties: Array<{ name: string, port: number, cpu: (() => Promise<number>) | null, proc?: ChildProcess }> = [
     { name: 'direct', port: backend.port, cpu: null },
-    { name: 'gatehouse', port: gh.port, cpu: async () => await cpuOfChild(gh.proc) }
+    { name: 'gatehouse', port: gh.port, cpu: async () => await cpuOfChild(gh.proc), proc: gh.proc }
   ]
+  if (base !== null) parties.push({ name: 'gatehouse (baseline)', port: base.port, cpu: async () => await cpuOfChild(base.proc), proc: base.proc })
   if (typeof ng !== 'string') parties.push({ name: 'nginx grpc_pass', port: ng.port, cpu: async () => cpuOfPid(ng.worker) })
   const totals = new Map(parties.map(p => [p.name, { calls: 0, cpu: 0, rates: [] as number[] }]))
   try {
@@ -114,16 +130,20 @@ async function main (): Promise<void> {
         total.calls += calls
         total.cpu += after - before
         total.rates.push(calls / SECONDS)
-        console.log(`round ${round} ${p.name}: ${Math.round(calls / SECONDS)} calls/s${p.cpu === null ? '' : `, ${((after - before) / calls).toFixed(1)} µs CPU/call`}`)
+        const conns = p.proc === undefined ? undefined : connectionsOf.get(p.proc)
+        console.log(`round ${round} ${p.name}: ${Math.round(calls / SECONDS)} calls/s${p.cpu === null ? '' : `, ${((after - before) / calls).toFixed(1)} µs CPU/call`}${conns === undefined ? '' : `, ${conns} backend connections opened so far`}`)
       }
     }
   } finally {
     backend.proc.kill()
-    gh.proc.kill()
+    // A disconnect ends the child by itself (process.exit), which --cpu-prof needs to write its profile.
+    if (PROFILE === '') gh.proc.kill(); else gh.proc.disconnect()
+    base?.proc.kill()
     if (typeof ng !== 'string') { ng.proc.kill('SIGQUIT'); rmSync(ng.dir, { recursive: true, force: true }) }
   }
   const direct = totals.get('direct')!
-  console.log(`\n${ROUNDS} rounds of ${SECONDS} s, ${CONCURRENCY} calls in flight, unary Say (5-byte text)`)
+  console.log(`\nload average ${loadavg().map(l => l.toFixed(2)).join(' ')}`)
+  console.log(`${ROUNDS} rounds of ${SECONDS} s, ${CONCURRENCY} calls in flight, unary Say (5-byte text)`)
   console.log('| path | calls/s (mean of rounds) | vs direct | proxy CPU µs/call |')
   console.log('| --- | --- | --- | --- |')
   for (const [name, t] of totals) {

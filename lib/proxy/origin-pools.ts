@@ -14,6 +14,7 @@ import { requestKeepingTrailers } from '../grpc/h2-trailers'
 import { holdTrailersBehindData } from '../grpc/trailers-after-data'
 import { drainOnGoaway } from './h2/goaway'
 import { cancelOnAbort } from './h2/cancel-on-abort'
+import { shareConnections } from './h2/share-connections'
 
 export interface PoolOptions {
   /** The scheme://host:port the pool connects to. */
@@ -173,10 +174,10 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
     // A server resolved from a name is reached at its address and verified against the name.
     if (options.hostname !== undefined && tls.servername === undefined) tls.servername = options.hostname
     if (options.protocol === 'h2' || options.protocol === 'h2c') {
-      // One HTTP/2 connection multiplexes: undici's Pool opens another connection to the
-      // server only once every open one carries `pipelining` streams, so a server gets one
-      // connection until H2_STREAMS_PER_CONNECTION requests run at once, and at most
-      // `connections` of them. h2 is agreed by ALPN ('h2' offered beside 'http/1.1', as
+      // One HTTP/2 connection multiplexes, POSTs and streamed bodies (gRPC calls) too
+      // (lib/proxy/h2/share-connections.ts): undici's Pool opens another connection to the
+      // server only once every open one carries as many streams as the server allows (at most
+      // H2_STREAMS_PER_CONNECTION), and at most `connections` of them. h2 is agreed by ALPN ('h2' offered beside 'http/1.1', as
       // nginx's and HAProxy's `alpn h2,http/1.1`); h2c speaks HTTP/2 from the first byte.
       // Pool builds its connector from `connect` (useH2c there, as undici's H2CClient passes it
       // to Client; undici's connector type omits it).
@@ -184,6 +185,7 @@ export class OriginPools implements Pick<Dispatcher, 'request'> {
       holdTrailersBehindData()
       drainOnGoaway()
       cancelOnAbort()
+      shareConnections()
       return new Pool(options.origin, {
         connections: options.connections,
         connect: connect as Pool.Options['connect'],

@@ -1,10 +1,11 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import type { Http2ServerResponse } from 'node:http2'
+import { connect, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2'
 import { makeCerts } from '../tls/certs'
 import { startH2Gateway, h2Request } from '../hostile/h2'
-import { startH2Backend } from '../http2-upstream/support'
+import { startH2Backend, type H2Backend } from '../http2-upstream/support'
 import { startGrpcBackend, echoClient, grpc } from './support'
+import { waitFor } from '../wait'
 
 t.test('a unary gRPC call through the gateway to an h2c backend: the answer, its status and trailer metadata', async t => {
   const backend = await startGrpcBackend(t, 'b1')
@@ -72,29 +73,111 @@ t.test('a unary call to a gRPC backend over TLS (protocol h2, ALPN)', async t =>
   t.equal(failed.error?.details, 'taken')
 })
 
-t.test('gRPC calls in flight at once take a connection each, up to the group\'s connections; more wait their turn', async t => {
+/**
+ * A backend that holds every call until `together` are in, answers those at once (they ran at
+ * the same time), then answers each later call as it ends; it records the most calls each of
+ * its connections carried at once.
+ */
+async function heldBackend (t: { teardown (fn: () => unknown): void }, together: number, maxConcurrentStreams?: number): Promise<{ backend: H2Backend, most: () => number[] }> {
   const waiting: Http2ServerResponse[] = []
-  let hold = 3
+  const running = new Map<object, number>()
+  const most = new Map<object, number>()
+  let hold = together
+  const answer = (r: Http2ServerResponse): void => {
+    r.writeHead(200, { 'content-type': 'application/grpc' })
+    r.addTrailers({ 'grpc-status': '0' })
+    r.end(Buffer.from([0, 0, 0, 0, 0]))
+  }
+  const backend = await startH2Backend(t, 'b', undefined, (req, res) => {
+    const session = req.stream.session as object
+    running.set(session, (running.get(session) ?? 0) + 1)
+    most.set(session, Math.max(most.get(session) ?? 0, running.get(session) ?? 0))
+    res.on('close', () => running.set(session, (running.get(session) ?? 1) - 1))
+    req.resume()
+    req.on('end', () => {
+      if (req.url.endsWith('/warm')) return answer(res)
+      waiting.push(res)
+      if (waiting.length < hold) return
+      hold = 1
+      for (const r of waiting.splice(0)) answer(r)
+    })
+  }, maxConcurrentStreams === undefined ? undefined : { maxConcurrentStreams })
+  return { backend, most: () => [...most.values()] }
+}
+
+t.test('gRPC calls in flight at once share one HTTP/2 connection', async t => {
+  const { backend, most } = await heldBackend(t, 5)
+  const gw = await startH2Gateway(t, {
+    upstreams: { grpc: { servers: [{ url: backend.url }], protocol: 'h2c', connections: 3 } },
+    routes: [{ match: { path: '/*' }, upstream: 'grpc' }]
+  })
+  // One call first: the connection is up, as on a gateway that has been running.
+  const warm = await h2Request(gw.port, { ':method': 'POST', ':path': '/warm', 'content-type': 'application/grpc', te: 'trailers' }, Buffer.from([0, 0, 0, 0, 0]))
+  t.equal(warm.status, 200)
+  const client = echoClient(t, `127.0.0.1:${gw.port}`)
+  // The backend answers none of the five before all five are in: they ran at once.
+  const replies = await Promise.all([1, 2, 3, 4, 5].map(async i => await client.call('Say', `x${i}`)))
+  t.same(replies.map(r => r.error?.code ?? grpc.status.OK), [0, 0, 0, 0, 0], 'every call succeeded')
+  t.equal(backend.connections(), 1, 'five calls at once on one connection (connections: 3 allowed more)')
+  t.same(most(), [5], 'its five streams ran at the same time')
+})
+
+t.test('gRPC calls share a connection up to the server\'s SETTINGS_MAX_CONCURRENT_STREAMS, then take another, up to the group\'s connections; more wait their turn', async t => {
+  const { backend, most } = await heldBackend(t, 4, 2)
+  const gw = await startH2Gateway(t, {
+    upstreams: { grpc: { servers: [{ url: backend.url }], protocol: 'h2c', connections: 2 } },
+    routes: [{ match: { path: '/*' }, upstream: 'grpc' }]
+  })
+  const warm = await h2Request(gw.port, { ':method': 'POST', ':path': '/warm', 'content-type': 'application/grpc', te: 'trailers' }, Buffer.from([0, 0, 0, 0, 0]))
+  t.equal(warm.status, 200)
+  const client = echoClient(t, `127.0.0.1:${gw.port}`)
+  // Four run at once (two connections of two streams); the fifth waits for one of them.
+  const replies = await Promise.all([1, 2, 3, 4, 5].map(async i => await client.call('Say', `x${i}`)))
+  t.same(replies.map(r => r.error?.code ?? grpc.status.OK), [0, 0, 0, 0, 0], 'every call succeeded')
+  t.equal(backend.connections(), 2, 'two connections: the server allows two streams on each, the group two connections')
+  t.same(most(), [2, 2], 'no connection carried more streams than the server allows')
+})
+
+t.test('calls whose clients stop reading hold their own streams only: a call beside them on the shared connection goes through', async t => {
+  const MESSAGE = 1024 * 1024
+  const stalled: ServerHttp2Stream[] = []
   const backend = await startH2Backend(t, 'b', undefined, (req, res) => {
     req.resume()
     req.on('end', () => {
-      waiting.push(res)
-      // The first three are answered together, once all three are in: they ran at once.
-      if (waiting.length < hold) return
-      hold = 1
-      for (const r of waiting.splice(0)) {
-        r.writeHead(200, { 'content-type': 'application/grpc' })
-        r.addTrailers({ 'grpc-status': '0' })
-        r.end(Buffer.from([0, 0, 0, 0, 0]))
+      res.writeHead(200, { 'content-type': 'application/grpc' })
+      if (req.url === '/stall') {
+        // One 1 MiB message its client never reads: it waits on the HTTP/2 windows in between.
+        stalled.push(res.stream)
+        res.write(Buffer.concat([Buffer.from([0, 0, 0x10, 0, 0]), Buffer.alloc(MESSAGE - 5)]))
+        return
       }
+      res.addTrailers({ 'grpc-status': '0' })
+      res.end(Buffer.from([0, 0, 0, 0, 0]))
     })
   })
   const gw = await startH2Gateway(t, {
     upstreams: { grpc: { servers: [{ url: backend.url }], protocol: 'h2c', connections: 3 } },
     routes: [{ match: { path: '/*' }, upstream: 'grpc' }]
   })
+  t.equal((await h2Request(gw.port, { ':method': 'POST', ':path': '/warm', 'content-type': 'application/grpc', te: 'trailers' }, Buffer.from([0, 0, 0, 0, 0]))).status, 200)
+  // Three clients, each on a connection of its own, that read nothing of their answers.
+  for (let i = 0; i < 3; i++) {
+    const session = connect(`http://127.0.0.1:${gw.port}`)
+    session.on('error', () => {})
+    t.teardown(() => session.destroy())
+    const stream = session.request({ ':method': 'POST', ':path': '/stall', 'content-type': 'application/grpc', te: 'trailers' })
+    stream.on('error', () => {})
+    stream.pause()
+    stream.end(Buffer.from([0, 0, 0, 0, 0]))
+  }
+  // More than the connection's own window (undici's 512 KiB) has reached the gateway unread by
+  // any client: the call beside them passes only because data a stream has not read counts
+  // against that stream's window alone (Node gives the connection's window back on receipt).
+  await waitFor(() => stalled.length === 3 && (stalled[0].session?.socket.bytesWritten ?? 0) >= 3 * 256 * 1024,
+    { what: 'the three answers to wait on their clients', timeout: 5000 })
+  t.pass(`the backend wrote ${stalled[0].session?.socket.bytesWritten ?? 0} bytes on the connection, none of them read by a client`)
   const client = echoClient(t, `127.0.0.1:${gw.port}`)
-  const replies = await Promise.all([1, 2, 3, 4, 5].map(async i => await client.call('Say', `x${i}`)))
-  t.same(replies.map(r => r.error?.code ?? grpc.status.OK), [0, 0, 0, 0, 0], 'every call succeeded')
-  t.equal(backend.connections(), 3, 'three connections for five calls: one per call in flight, up to connections: 3')
+  const reply = await client.call('Say', 'beside them')
+  t.equal(reply.error?.code ?? grpc.status.OK, grpc.status.OK, 'the call beside them succeeded')
+  t.equal(backend.connections(), 1, 'on the same connection as the three')
 })

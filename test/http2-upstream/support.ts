@@ -1,4 +1,4 @@
-import { createServer, createSecureServer, type Http2Server, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type SecureServerOptions } from 'node:http2'
+import { createServer, createSecureServer, type Http2Server, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type SecureServerOptions, type Settings } from 'node:http2'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 
@@ -16,8 +16,9 @@ export interface H2Backend {
 /**
  * A node:http2 backend on 127.0.0.1:0: h2c when `tls` is undefined (prior knowledge only: it
  * refuses HTTP/1.1), else HTTP/2 over TLS. It answers 200 naming itself unless `handle` answers.
+ * `settings` are the HTTP/2 SETTINGS it sends (e.g. maxConcurrentStreams).
  */
-export async function startH2Backend (t: Test, name: string, tls?: SecureServerOptions, handle?: (req: Http2ServerRequest, res: Http2ServerResponse) => void): Promise<H2Backend> {
+export async function startH2Backend (t: Test, name: string, tls?: SecureServerOptions, handle?: (req: Http2ServerRequest, res: Http2ServerResponse) => void, settings?: Settings): Promise<H2Backend> {
   const hits: H2Backend['hits'] = []
   let sessions = 0
   const ids = new WeakMap<object, number>()
@@ -31,7 +32,7 @@ export async function startH2Backend (t: Test, name: string, tls?: SecureServerO
       res.end(JSON.stringify({ backend: name, url: req.url }))
     })
   }
-  const server: Http2Server | Http2SecureServer = tls === undefined ? createServer(onRequest) : createSecureServer(tls, onRequest)
+  const server: Http2Server | Http2SecureServer = tls === undefined ? createServer({ settings }, onRequest) : createSecureServer({ ...tls, settings }, onRequest)
   server.on('session', s => { ids.set(s, ++sessions); s.on('error', () => {}) })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
