@@ -10,11 +10,11 @@ export function splitHandler (fastify: FastifyInstance, stripPrefix: string | un
     const upstream = name === null ? undefined : fastify.gatehouse.registry.get(name)
     if (upstream === undefined) {
       reply.send(new NoServerAvailableError(name ?? ''))
-      return reply
+      return
     }
     const path = forwardPath(request.url, stripPrefix)
     if (isUpgrade(request.raw)) reply.tunnel(upstream, path)
     else reply.forward(upstream, path)
-    return reply
+    // Nothing returned, as routes/proxy.ts's handler: a returned reply is a promise Fastify waits on.
   }
 }

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { bodyBlindHook } from '../proxy/direct-send'
 import type { FastifyInstance, onErrorHookHandler, onSendHookHandler, preHandlerHookHandler } from 'fastify'
 import type { GatewayRoute, StickyOptions } from '../../lib/config'
 import { SPLIT_COOKIE_PREFIX } from '../../lib/config/defaults'
@@ -86,7 +87,8 @@ async function split (fastify: FastifyInstance) {
 
   // After the answer is known, as the sticky cookie: a refused request (a filter, the rate
   // limit) or one the gateway failed gets no cookie, so a client is held only to a group that answered.
-  const gatehouseSplitCookie: onSendHookHandler = (request, reply, payload, done) => {
+  // It only sets a header: body-blind, so the answer may still go straight to the client.
+  const gatehouseSplitCookie: onSendHookHandler = bodyBlindHook((request, reply, payload, done) => {
     const cookie = request[kGroupCookie]
     if (cookie === null || cookie.fresh || cookie.failed || request.backend === null) {
       done()
@@ -102,7 +104,7 @@ async function split (fastify: FastifyInstance) {
       sameSite: options.sameSite
     }))
     done()
-  }
+  })
 }
 
 export default fp(split, { fastify: '5.x', name: 'gatehouse-split', dependencies: ['gatehouse-pipeline', 'gatehouse-upstreams', 'gatehouse-sticky'] })
