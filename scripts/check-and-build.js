@@ -34,3 +34,17 @@ for (const source of program.getSourceFiles()) {
   const result = program.emit(source)
   if (result.diagnostics.length > 0) fail(result.diagnostics)
 }
+
+// tap runs its test files with the plugins it was last built with. A fresh `npm ci` ships its
+// default set, TypeScript through ts-node included, and tap rebuilds to the package.json set
+// (tsx, no ts-node) only once a run has started: that first run would load every test file
+// through both. Rebuilding here first makes the first run the same as every later one.
+const { readFileSync } = require('node:fs')
+const { execFileSync } = require('node:child_process')
+const builtTest = resolve('node_modules/@tapjs/test/test-built/dist/esm/index.js')
+let built = ''
+try { built = readFileSync(builtTest, 'utf8') } catch {}
+const signature = built.slice(built.indexOf('export const signature'))
+if (built === '' || signature.includes('@tapjs/typescript')) {
+  execFileSync(process.execPath, [resolve('node_modules/tap/dist/esm/run.mjs'), 'build'], { stdio: 'inherit' })
+}
