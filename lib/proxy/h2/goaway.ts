@@ -1,10 +1,7 @@
-import { subscribe } from 'node:diagnostics_channel'
-import { createRequire } from 'node:module'
 import type { ClientHttp2Session } from 'node:http2'
 import type { Socket } from 'node:net'
+import { onUndiciConnected, undiciSymbols as symbols } from './undici-internals'
 
-// undici's own symbols for a client's connection state (undici has no public hook for this).
-const symbols = createRequire(__filename)('undici/lib/core/symbols.js') as Record<string, symbol>
 const kClient = symbols.kClient
 const kSocket = symbols.kSocket
 const kHTTPContext = symbols.kHTTPContext
@@ -49,10 +46,9 @@ const seen = new WeakSet<object>()
 export function drainOnGoaway (): void {
   if (installed) return
   installed = true
-  subscribe('undici:client:connected', message => {
-    const socket = (message as { socket?: Record<symbol, unknown> }).socket
+  onUndiciConnected(socket => {
     // Another copy of undici (Node's own fetch) publishes here too: its sockets have no session under this copy's symbol.
-    const session = socket?.[kHTTP2Session] as Session | undefined
+    const session = socket[kHTTP2Session] as Session | undefined
     if (session === undefined || session === null || seen.has(session)) return
     seen.add(session)
     const undiciGoaway = named(session, 'goaway', 'onHttp2SessionGoAway')

@@ -1,11 +1,6 @@
-import { subscribe } from 'node:diagnostics_channel'
-import { createRequire } from 'node:module'
 import { errors } from 'undici'
+import { onUndiciConnected, undiciSymbols as symbols, undiciUtil as util } from './undici-internals'
 
-// undici's own symbols for a client's queue and connection (undici has no public hook for this).
-const load = createRequire(__filename)
-const symbols = load('undici/lib/core/symbols.js') as Record<string, symbol>
-const util = load('undici/lib/core/util.js') as { bodyLength (body: unknown): number | null, errorRequest (client: unknown, request: unknown, err: Error): void }
 const kClient = symbols.kClient
 const kHTTPContext = symbols.kHTTPContext
 const kHTTP2Session = symbols.kHTTP2Session
@@ -51,14 +46,13 @@ const written = new WeakSet<object>()
 export function shareConnections (): void {
   if (installed) return
   installed = true
-  subscribe('undici:client:connected', message => {
-    const socket = (message as { socket?: Record<symbol, unknown> }).socket
+  onUndiciConnected(socket => {
     // Another copy of undici (Node's own fetch) publishes here too: its sockets carry nothing under this copy's symbols.
-    const client = socket?.[kClient] as Client | undefined
+    const client = socket[kClient] as Client | undefined
     const context = client?.[kHTTPContext] as HttpContext | null | undefined
     if (client === undefined || context === undefined || context === null || context.version !== 'h2') return
     share(client, context)
-    const session = socket?.[kHTTP2Session] as NodeJS.EventEmitter | undefined
+    const session = socket[kHTTP2Session] as NodeJS.EventEmitter | undefined
     // A server's SETTINGS may raise the limit requests are waiting on.
     session?.on('remoteSettings', () => { (client[kResume] as () => void).call(client) })
   })
