@@ -1,11 +1,10 @@
 import type { FastifyInstance, LogLevel } from 'fastify'
 import type { GatewayRoute } from '../lib/config'
-import { forwardPath, routeMethods } from '../lib/http/route-table'
-import { ConfigError, NoServerAvailableError } from '../lib/errors'
-import { isUpgrade } from '../lib/http/upgrade-request'
+import { routeMethods } from '../lib/http/route-table'
+import { ConfigError } from '../lib/errors'
 import { ROUTE_METHODS } from '../lib/http/methods'
 import { declarationOrder, routeConstraints } from '../lib/routing/route-constraints'
-import { splitHandler } from './split-handler'
+import { forwardHandler, chosenGroup } from './forward-handler'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -49,21 +48,7 @@ export default async function proxyRoutes (fastify: FastifyInstance) {
         constraints: routeConstraints(route),
         config: { gatehouse: route },
         // A split route's group is chosen per request, by its split step (plugins/policies/split.ts).
-        handler: route.split !== undefined ? splitHandler(fastify, stripPrefix) : function (request, reply) {
-          // Looked up per request so that a reload's changes to the group apply at once. A
-          // redirect route has no upstream; plugins/policies/filters/redirect.ts swaps this handler for its own.
-          const upstream = name === undefined ? undefined : fastify.gatehouse.registry.get(name)
-          if (upstream === undefined) {
-            reply.send(new NoServerAvailableError(name ?? ''))
-            return
-          }
-          const path = forwardPath(request.url, stripPrefix)
-          if (isUpgrade(request.raw)) reply.tunnel(upstream, path)
-          else reply.forward(upstream, path)
-          // Nothing returned: a sync handler that returns the reply makes Fastify wait on it as
-          // a promise (an end-of-stream watcher on the response and a promise per request, ≈1.5 %
-          // of a small GET's CPU in the profile) for nothing; the answer is under way either way.
-        }
+        handler: forwardHandler(fastify, stripPrefix, route.split !== undefined ? chosenGroup : () => name)
       })
     } catch (err) {
       throw new ConfigError(`routes[${route.index}].match: ${(err as Error).message}`)
